@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/server"
+	"github.com/assentdev/assent/store"
+)
+
+const usage = `assent: opt-in and consent management
+
+Usage:
+  assent serve   [-listen :8080] [-db sqlite:assent.db | -db postgres://…] [-base-url URL]
+  assent migrate [-db …]
+  assent account create [-db …] -name NAME [-timezone Europe/Brussels]
+  assent apikey create  [-db …] [-account NAME_OR_ID] -role ROLE [-name LABEL]
+  assent user create    [-db …] [-account NAME_OR_ID] -email EMAIL -role ROLE [-name NAME]
+
+Every flag also reads ASSENT_<FLAG> (ASSENT_DB, ASSENT_LISTEN, …). The user's
+password comes from ASSENT_PASSWORD, or is asked for.
+`
+
+// usageError is a mistake in the command line; main exits 2 for it.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg + "\n\n" + usage }
+
+// env is the process environment as run sees it.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// run is the whole program: main only adds the process around it, so that
+// tests can run it in-process with their own arguments, environment and
+// output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		return usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	if len(rest) > 0 && (cmd == "account" || cmd == "apikey" || cmd == "user") {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return e.serve(ctx, rest)
+	case "migrate":
+		return e.migrate(ctx, rest)
+	case "account create":
+		return e.accountCreate(ctx, rest)
+	case "apikey create":
+		return e.apikeyCreate(ctx, rest)
+	case "user create":
+		return e.userCreate(ctx, rest)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))}
+}
+
+// parse parses args into fs, then fills each flag not given on the command
+// line from ASSENT_<FLAG> (upper case, '-' as '_').
+func (e env) parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, usage)
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "ASSENT_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := e.getenv(name); v != "" && !given[f.Name] && err == nil {
+			if setErr := fs.Set(f.Name, v); setErr != nil {
+				err = usageError{fmt.Sprintf("%s=%q: %v", name, v, setErr)}
+			}
+		}
+	})
+	return err
+}
+
+const defaultDB = "sqlite:assent.db"
+
+// open opens and migrates the database and makes sure it has an account.
+func (e env) open(ctx context.Context, dsn string, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	created, err := st.EnsureDefaultAccount(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if created && log != nil {
+		log.Info("created the account " + assent.DefaultAccountName)
+	}
+	return st, nil
+}
+
+func (e env) serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", ":8080", "address to listen on")
+	dsn := fs.String("db", defaultDB, "database: sqlite:PATH or postgres://…")
+	baseURL := fs.String("base-url", "", "public URL of the service, for form links (default: from -listen)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	var log *slog.Logger
+	switch *logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(e.stderr, nil))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(e.stderr, nil))
+	default:
+		return usageError{fmt.Sprintf("-log-format %q: want text or json", *logFormat)}
+	}
+	st, err := e.open(ctx, *dsn, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *listen, err)
+	}
+	if *baseURL == "" {
+		*baseURL = defaultBaseURL(ln.Addr().(*net.TCPAddr))
+	}
+	srv := &http.Server{
+		Handler:           server.New(st, log, server.Config{BaseURL: *baseURL}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute, // CSV exports stream for a while
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", *baseURL, "db", st.Engine(),
+		"schema_version", store.SchemaVersion())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// defaultBaseURL guesses the public URL from the listening address.
+func defaultBaseURL(addr *net.TCPAddr) string {
+	host := "localhost"
+	if !addr.IP.IsUnspecified() {
+		host = addr.IP.String()
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+func (e env) migrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	dsn := fs.String("db", defaultDB, "database")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	st, err := e.open(ctx, *dsn, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(e.stdout, "the schema is at version %d\n", store.SchemaVersion())
+	return nil
+}
+
+func (e env) accountCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
+	dsn := fs.String("db", defaultDB, "database")
+	name := fs.String("name", "", "account name")
+	tz := fs.String("timezone", "UTC", "IANA time zone of the account's reports")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usageError{"-name is required"}
+	}
+	st, err := e.open(ctx, *dsn, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := st.CreateAccount(ctx, *name, *tz)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintln(e.stdout, a.ID)
+	return nil
+}
+
+func (e env) apikeyCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	dsn := fs.String("db", defaultDB, "database")
+	account := fs.String("account", assent.DefaultAccountName, "account name or id")
+	role := fs.String("role", "", "admin, marketer, editor, observer or collector")
+	name := fs.String("name", "", "a label for the key")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	r, err := assent.ParseRole(*role)
+	if err != nil {
+		return usageError{"-role: " + err.Error()}
+	}
+	st, err := e.open(ctx, *dsn, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := st.AccountByNameOrID(ctx, *account)
+	if err != nil {
+		return describe(err)
+	}
+	k, err := st.CreateAPIKey(ctx, a.ID, *name, r)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "API key %s for account %s, role %s. It is shown once; keep it safe:\n%s\n", k.ID, a.Name, k.Role, k.Key)
+	return nil
+}
+
+func (e env) userCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	dsn := fs.String("db", defaultDB, "database")
+	account := fs.String("account", assent.DefaultAccountName, "account name or id")
+	email := fs.String("email", "", "the user's email address, to sign in with")
+	role := fs.String("role", "", "admin, marketer, editor or observer")
+	name := fs.String("name", "", "the user's name")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return usageError{"-email is required"}
+	}
+	r, err := assent.ParseRole(*role)
+	if err != nil || r == assent.RoleCollector {
+		return usageError{"-role: want one of admin, marketer, editor, observer"}
+	}
+	password := e.getenv("ASSENT_PASSWORD")
+	if password == "" {
+		if password, err = e.askPassword(); err != nil {
+			return err
+		}
+	}
+	st, err := e.open(ctx, *dsn, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := st.AccountByNameOrID(ctx, *account)
+	if err != nil {
+		return describe(err)
+	}
+	u, err := st.CreateUser(ctx, a.ID, *email, *name, r, password)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintln(e.stdout, u.ID)
+	return nil
+}
+
+// askPassword reads a password from the terminal without echo, or one line
+// from standard input when it is not a terminal.
+func (e env) askPassword() (string, error) {
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.stderr, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && (err != io.EOF || line == "") {
+		return "", errors.New("no password: set ASSENT_PASSWORD or type it on standard input")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// describe spells out a domain error for the terminal, fields included.
+func describe(err error) error {
+	var de *assent.Error
+	if !errors.As(err, &de) || len(de.Fields) == 0 {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(de.Message)
+	for f, p := range de.Fields {
+		fmt.Fprintf(&b, "\n  %s: %s", f, p)
+	}
+	return errors.New(b.String())
+}

@@ -1,0 +1,39 @@
+package server
+
+import "github.com/assentdev/assent"
+
+// routes registers every route of the service: the whole surface, top to
+// bottom. The OpenAPI document describes exactly the /api/v1 routes here.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("/api/v1/", s.apiNotFound)
+
+	s.api("GET /api/v1/openapi.json", 0, s.apiOpenAPI)
+
+	s.api("GET /api/v1/account", assent.ReadContent, s.apiAccountGet)
+	s.api("PATCH /api/v1/account", assent.ManageAccount, s.apiAccountUpdate)
+	s.api("GET /api/v1/users", assent.ManageAccount, s.apiUserList)
+	s.api("POST /api/v1/users", assent.ManageAccount, s.apiUserCreate)
+	s.api("GET /api/v1/apikeys", assent.ManageAccount, s.apiAPIKeyList)
+	s.api("POST /api/v1/apikeys", assent.ManageAccount, s.apiAPIKeyCreate)
+	s.api("DELETE /api/v1/apikeys/{id}", assent.ManageAccount, s.apiAPIKeyDelete)
+
+	s.api("GET /api/v1/categories", assent.ReadContent, s.apiCategoryList)
+	s.api("GET /api/v1/subcategories", assent.ReadContent, s.apiSubcategoryList)
+	s.api("POST /api/v1/subcategories", assent.ManageSubcategories, s.apiSubcategoryCreate)
+	s.api("GET /api/v1/subcategories/{id}", assent.ReadContent, s.apiSubcategoryGet)
+	s.api("PATCH /api/v1/subcategories/{id}", assent.ManageSubcategories, s.apiSubcategoryUpdate)
+	s.api("DELETE /api/v1/subcategories/{id}", assent.ManageSubcategories, s.apiSubcategoryDelete)
+
+	s.api("GET /api/v1/optins", assent.ReadContent, s.apiOptinList)
+	s.api("POST /api/v1/optins", assent.ManageOptins, s.apiOptinCreate)
+	s.api("GET /api/v1/optins/{id}", assent.ReadContent, s.apiOptinGet)
+	s.api("PATCH /api/v1/optins/{id}", assent.ManageOptins, s.apiOptinUpdate)
+	s.api("DELETE /api/v1/optins/{id}", assent.ManageOptins, s.apiOptinDelete)
+	s.api("GET /api/v1/optins/{id}/versions", assent.ReadContent, s.apiOptinVersions)
+
+	s.api("GET /api/v1/campaigns", assent.ReadContent, s.apiCampaignList)
+	s.api("POST /api/v1/campaigns", assent.ManageCampaigns, s.apiCampaignCreate)
+	s.api("GET /api/v1/campaigns/{id}", assent.ReadContent, s.apiCampaignGet)
+	s.api("PATCH /api/v1/campaigns/{id}", assent.ManageCampaigns, s.apiCampaignUpdate)
+}

@@ -1,0 +1,54 @@
+// Package server is Assent's HTTP surface: the JSON API under /api/v1, the
+// health check, and (in later steps) the admin UI and the public pages.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/assentdev/assent/store"
+)
+
+// Config holds the settings of a Server.
+type Config struct {
+	// BaseURL is the public address of the service, without a trailing
+	// slash; form links are built from it.
+	BaseURL string
+}
+
+// Server answers Assent's HTTP requests. Create it with New.
+type Server struct {
+	store   *store.Store
+	log     *slog.Logger
+	baseURL string
+	mux     *http.ServeMux
+	handler http.Handler
+	// apiRoutes lists the patterns under /api/v1, in registration order, so
+	// that a test can hold the OpenAPI document to them.
+	apiRoutes []string
+}
+
+// New returns a Server using st for data and log for its logs.
+func New(st *store.Store, log *slog.Logger, cfg Config) *Server {
+	s := &Server{
+		store:   st,
+		log:     log,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
+		mux:     http.NewServeMux(),
+	}
+	s.routes()
+	s.handler = s.recoverPanics(s.logRequests(s.mux))
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// APIRoutes returns the method and path patterns of the JSON API, such as
+// "GET /api/v1/optins/{id}".
+func (s *Server) APIRoutes() []string {
+	return append([]string(nil), s.apiRoutes...)
+}

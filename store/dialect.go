@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// This file holds every place where SQLite and PostgreSQL need different SQL
+// or different error handling. Grep here first.
+
+// lockAccount serialises writers of one account for the rest of tx, so that
+// checks like "at most 100 subcategories" cannot race. SQLite needs nothing:
+// its writer transactions are IMMEDIATE and there is one writer.
+func (s *Store) lockAccount(ctx context.Context, tx *sql.Tx, accountID string) error {
+	if s.engine != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, accountID)
+	return err
+}
+
+// lockMigrations keeps two processes from migrating one database at once.
+func (s *Store) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	if s.engine != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7270411)`)
+	return err
+}
+
+// isUniqueViolation reports whether err is a unique constraint failure.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

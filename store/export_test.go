@@ -1,0 +1,18 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// ExecForTest runs a statement on the writer, for tests that must put the
+// database in a state the API cannot reach.
+func ExecForTest(s *Store, query string, args ...any) error {
+	_, err := s.db.ExecContext(context.Background(), query, args...)
+	return err
+}
+
+// MarkAnsweredForTest marks opt-ins answered as a participation would.
+func MarkAnsweredForTest(s *Store, optinIDs ...string) error {
+	return s.tx(context.Background(), func(tx *sql.Tx) error { return markAnswered(context.Background(), tx, optinIDs) })
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one numbered schema step. A file NNNN_name.sql applies to
+// both engines; NNNN_name.sqlite.sql or NNNN_name.postgres.sql to one only.
+type migration struct {
+	version int
+	name    string
+	sql     map[Engine]string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	byVersion := map[int]*migration{}
+	for _, e := range entries {
+		name := e.Name()
+		num, rest, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("store: migration %s: name must start with a number", name)
+		}
+		body, err := migrationFiles.ReadFile(path.Join("migrations", name))
+		if err != nil {
+			return nil, err
+		}
+		m := byVersion[v]
+		if m == nil {
+			m = &migration{version: v, name: strings.TrimSuffix(rest, ".sql"), sql: map[Engine]string{}}
+			byVersion[v] = m
+		}
+		switch {
+		case strings.HasSuffix(name, ".sqlite.sql"):
+			m.sql[SQLite] = string(body)
+		case strings.HasSuffix(name, ".postgres.sql"):
+			m.sql[Postgres] = string(body)
+		default:
+			m.sql[SQLite], m.sql[Postgres] = string(body), string(body)
+		}
+	}
+	var out []migration
+	for _, m := range byVersion {
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("store: migrations must be numbered 1, 2, 3…; found %d at position %d", m.version, i+1)
+		}
+	}
+	return out, nil
+}
+
+// SchemaVersion is the schema version this binary brings its databases to.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		panic(err)
+	}
+	return len(ms)
+}
+
+// Migrate brings the schema up to date, each step in its own transaction.
+// It refuses a database whose schema is newer than this binary knows.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockMigrations(ctx, tx); err != nil {
+			return fmt.Errorf("store: migrate: lock: %w", err)
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("store: migrate: read version: %w", err)
+		}
+		if current > len(ms) {
+			return fmt.Errorf("store: the database schema is at version %d but this assent binary knows only up to %d: run a newer assent", current, len(ms))
+		}
+		for _, m := range ms[current:] {
+			if _, err := tx.ExecContext(ctx, m.sql[s.engine]); err != nil {
+				return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+				m.version, micros(s.now())); err != nil {
+				return fmt.Errorf("store: migration %d: %w", m.version, err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"strings"
+
+	"github.com/assentdev/assent"
+)
+
+// CreateUser creates a user of the account with an argon2id hash of password.
+// It returns EINVALID for bad fields and ECONFLICT when the email is taken.
+func (s *Store) CreateUser(ctx context.Context, accountID, email, name string, role assent.Role, password string) (assent.User, error) {
+	u := assent.User{ID: assent.NewID("usr_"), AccountID: accountID, Email: assent.NormalizeEmail(email),
+		Name: strings.TrimSpace(name), Role: role, CreatedAt: s.now()}
+	if err := assent.ValidateUser(u.Email, u.Name, u.Role, password); err != nil {
+		return u, err
+	}
+	hash := assent.HashPassword(password)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO users (id, account_id, email, name, role, password_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, accountID, u.Email, u.Name, string(u.Role), hash, micros(u.CreatedAt))
+	if isUniqueViolation(err) {
+		return u, &assent.Error{Code: assent.ECONFLICT, Message: "a user with this email exists already",
+			Fields: map[string]string{"email": "is taken"}}
+	}
+	return u, wrap("create user", err)
+}
+
+// Users lists the users of an account, one page at a time.
+func (s *Store) Users(ctx context.Context, accountID string, page Page) ([]assent.User, string, error) {
+	after, limit, err := page.after()
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, account_id, email, name, role, created_at FROM users
+		WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3`, accountID, after, limit+1)
+	if err != nil {
+		return nil, "", wrap("users", err)
+	}
+	defer rows.Close()
+	var out []assent.User
+	for rows.Next() {
+		var u assent.User
+		var created int64
+		if err := rows.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &created); err != nil {
+			return nil, "", wrap("users", err)
+		}
+		u.CreatedAt = fromMicros(created)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", wrap("users", err)
+	}
+	out, next := nextCursor(out, limit, func(u assent.User) string { return u.ID })
+	return out, next, nil
+}
+
+// CreateAPIKey makes a new random key for the account. The returned key's
+// Key field holds the secret: the only time it exists outside the caller.
+func (s *Store) CreateAPIKey(ctx context.Context, accountID, name string, role assent.Role) (assent.APIKey, error) {
+	name = strings.TrimSpace(name)
+	if err := assent.ValidateAPIKey(name, role); err != nil {
+		return assent.APIKey{}, err
+	}
+	secret := assent.APIKeyPrefix + assent.RandomToken(32)
+	k := assent.APIKey{ID: assent.NewID("key_"), AccountID: accountID, Name: name, Role: role,
+		Prefix: secret[:len(assent.APIKeyPrefix)+6], Key: secret, CreatedAt: s.now()}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, account_id, name, role, prefix, hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, k.ID, accountID, k.Name, string(k.Role), k.Prefix, hashKey(secret), micros(k.CreatedAt))
+	return k, wrap("create api key", err)
+}
+
+// APIKeys lists the keys of an account (never their secrets).
+func (s *Store) APIKeys(ctx context.Context, accountID string, page Page) ([]assent.APIKey, string, error) {
+	after, limit, err := page.after()
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, account_id, name, role, prefix, created_at FROM api_keys
+		WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3`, accountID, after, limit+1)
+	if err != nil {
+		return nil, "", wrap("api keys", err)
+	}
+	defer rows.Close()
+	var out []assent.APIKey
+	for rows.Next() {
+		var k assent.APIKey
+		var created int64
+		if err := rows.Scan(&k.ID, &k.AccountID, &k.Name, &k.Role, &k.Prefix, &created); err != nil {
+			return nil, "", wrap("api keys", err)
+		}
+		k.CreatedAt = fromMicros(created)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", wrap("api keys", err)
+	}
+	out, next := nextCursor(out, limit, func(k assent.APIKey) string { return k.ID })
+	return out, next, nil
+}
+
+// DeleteAPIKey revokes a key of the account; ENOTFOUND if it has no such key.
+func (s *Store) DeleteAPIKey(ctx context.Context, accountID, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND id = $2`, accountID, id)
+	if err != nil {
+		return wrap("delete api key", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return assent.NotFound("API key")
+	}
+	return nil
+}
+
+// Authenticate returns the principal of an API key, or ENOTFOUND when no
+// key matches.
+func (s *Store) Authenticate(ctx context.Context, key string) (assent.Principal, error) {
+	var p assent.Principal
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, account_id, role FROM api_keys WHERE hash = $1`, hashKey(key)).
+		Scan(&p.KeyID, &p.AccountID, &p.Role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, assent.NotFound("API key")
+	}
+	return p, wrap("authenticate", err)
+}
+
+// hashKey returns the stored form of an API key. Keys carry 256 random bits,
+// so a fast hash is enough: there is nothing to brute-force.
+func hashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
