@@ -43,7 +43,9 @@ func pageOf(r *http.Request) (store.Page, error) {
 	p := store.Page{Cursor: q.Get("cursor")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil {
+		// 0 would read as "the default" further down; a client that sends
+		// it asked for something else, so it is refused like any bad limit.
+		if err != nil || n < 1 {
 			return p, &assent.Error{Code: assent.EINVALID, Message: "invalid page",
 				Fields: map[string]string{"limit": "must be a whole number between 1 and 1000"}}
 		}
