@@ -228,7 +228,6 @@ func TestUnknownAPIPath(t *testing.T) {
 		{e.keys[assent.RoleAdmin], "GET", "/api/v1/nope"},
 		{"", "GET", "/api/v1/nope"},
 		{e.keys[assent.RoleAdmin], "GET", "/api/v1/optins/x/y"},
-		{e.keys[assent.RoleAdmin], "POST", "/api/v1/optins/x/versions"},
 		{e.keys[assent.RoleAdmin], "GET", "/api/v1/"},
 		{e.keys[assent.RoleObserver], "DELETE", "/api/v1/things/1"},
 	} {
@@ -242,6 +241,25 @@ func TestUnknownAPIPath(t *testing.T) {
 				t.Errorf("Content-Type: got %q, want application/json", ct)
 			}
 		})
+	}
+}
+
+// TestWrongMethod checks that a known path with another method answers 405
+// with an Allow header naming the methods it takes.
+func TestWrongMethod(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	for _, tt := range []struct{ method, path, allow string }{
+		{"POST", "/api/v1/optins/x/versions", "GET"},
+		{"PUT", "/api/v1/optins", "GET, POST"},
+		{"DELETE", "/api/v1/campaigns/x", "GET, PATCH"},
+		{"PUT", "/api/v1/subcategories/x", "GET, PATCH, DELETE"},
+	} {
+		r := e.admin(tt.method, tt.path, nil)
+		if r.status != 405 || r.errorCode() != "method_not_allowed" || r.header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s: got %d %s (Allow %q), want 405 method_not_allowed with Allow %q",
+				tt.method, tt.path, r.status, r.raw, r.header.Get("Allow"), tt.allow)
+		}
 	}
 }
 
