@@ -36,4 +36,12 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/campaigns", assent.ManageCampaigns, s.apiCampaignCreate)
 	s.api("GET /api/v1/campaigns/{id}", assent.ReadContent, s.apiCampaignGet)
 	s.api("PATCH /api/v1/campaigns/{id}", assent.ManageCampaigns, s.apiCampaignUpdate)
+	s.api("POST /api/v1/campaigns/{id}/participations", assent.SubmitParticipations, s.apiParticipationCreate)
+
+	s.api("GET /api/v1/participants", assent.ManageParticipants, s.apiParticipantFind)
+	s.api("GET /api/v1/participants/{id}", assent.ManageParticipants, s.apiParticipantGet)
+	s.api("GET /api/v1/participants/{id}/proof", assent.ManageParticipants, s.apiParticipantProof)
+	s.api("POST /api/v1/participants/{id}/withdrawals", assent.ManageParticipants, s.apiParticipantWithdraw)
+	s.api("DELETE /api/v1/participants/{id}", assent.EraseParticipants, s.apiParticipantErase)
+	s.api("GET /api/v1/ledger/verify", assent.ManageAccount, s.apiLedgerVerify)
 }
