@@ -1,5 +1,6 @@
 // Package server is Assent's HTTP surface: the JSON API under /api/v1, the
-// health check, and (in later steps) the admin UI and the public pages.
+// health check, the public pages (campaign form, double opt-in
+// confirmation, preferences) and (in a later step) the admin UI.
 package server
 
 import (
@@ -19,6 +20,10 @@ type Config struct {
 	// TrustProxy takes the client address from X-Forwarded-For; set it only
 	// behind a reverse proxy that sets that header.
 	TrustProxy bool
+	// FormRateLimit limits the public form submissions of each client
+	// address; the zero value means DefaultFormRateLimit, a negative
+	// Requests no limit.
+	FormRateLimit RateLimit
 }
 
 // Server answers Assent's HTTP requests. Create it with New.
@@ -29,6 +34,7 @@ type Server struct {
 	trustProxy bool
 	mux        *http.ServeMux
 	handler    http.Handler
+	ui         *publicUI
 	// apiRoutes lists the patterns under /api/v1, in registration order, so
 	// that a test can hold the OpenAPI document to them.
 	apiRoutes []string
@@ -43,6 +49,7 @@ func New(st *store.Store, log *slog.Logger, cfg Config) *Server {
 		trustProxy: cfg.TrustProxy,
 		mux:        http.NewServeMux(),
 	}
+	s.ui = s.newPublicUI(cfg)
 	s.routes()
 	s.handler = s.recoverPanics(s.logRequests(s.mux))
 	return s
