@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/smtp"
+	"regexp"
 	"strings"
 	"time"
 
@@ -134,10 +135,18 @@ func message(from, to, subject, body string) []byte {
 	return b.Bytes()
 }
 
+// markdownLink matches the [label](url) links of opt-in texts.
+var markdownLink = regexp.MustCompile(`\[([^\]]*)\]\(([^)\s]*)\)`)
+
 // confirmationEmail returns the subject and body of a confirmation request
-// in the campaign's language (French or English).
+// in the campaign's language (French or English). optins are the texts the
+// participant accepted; their links are spelled out as "label (url)".
 func confirmationEmail(language string, optins []string, link string) (string, string) {
-	list := "- " + strings.Join(optins, "\n- ")
+	plain := make([]string, len(optins))
+	for i, t := range optins {
+		plain[i] = markdownLink.ReplaceAllString(t, "$1 ($2)")
+	}
+	list := "- " + strings.Join(plain, "\n- ")
 	if strings.HasPrefix(language, "fr") {
 		return "Confirmez votre inscription",
 			"Bonjour,\n\nVous avez accepté :\n" + list + "\n\nPour confirmer, ouvrez ce lien puis cliquez sur « Confirmer » :\n" +

@@ -110,7 +110,8 @@ func doubleOptinParticipation(t *testing.T, st *store.Store, language string) as
 	t.Helper()
 	ctx := context.Background()
 	a := storetest.Account(t, st, "acme")
-	o, err := st.CreateOptin(ctx, a.ID, assent.Optin{Name: "Weekly news", Language: language, Text: "Send me news",
+	o, err := st.CreateOptin(ctx, a.ID, assent.Optin{Name: "Weekly news", Language: language,
+		Text:    "Send me the [weekly news](https://brand.example/news)",
 		Display: assent.DisplayCheckbox, DoubleOptin: true, Subcategories: []string{"newsletter_marketing"}})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +148,8 @@ func TestConfirmationEmailOverSMTP(t *testing.T) {
 		t.Fatalf("received: got %d messages, want 1", len(msgs))
 	}
 	msg := msgs[0]
-	for _, want := range []string{"To: ada@example.com", "From: news@brand.example", "Weekly news", "Confirmer"} {
+	for _, want := range []string{"To: ada@example.com", "From: news@brand.example",
+		"Send me the weekly news (https://brand.example/news)", "Confirmer"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 
@@ -14,8 +15,9 @@ type confirmPage struct {
 	Title string
 	// State is ask (show the button), done (just confirmed), already
 	// (confirmed before) or expired.
-	State          string
-	Optins         []string
+	State string
+	// Optins are the texts to confirm, as the participant read them.
+	Optins         []template.HTML
 	Action         string
 	PreferencesURL string
 }
@@ -72,6 +74,10 @@ func (s *Server) publicConfirm(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) newConfirmPage(info store.ConfirmationInfo, token string) (confirmPage, *locale) {
 	l := localeFor(info.Language)
-	return confirmPage{L: l, Title: l.T("confirm.title"), State: "ask", Optins: info.Optins,
+	texts := make([]template.HTML, len(info.Optins))
+	for i, t := range info.Optins {
+		texts[i] = richText(t, l, false)
+	}
+	return confirmPage{L: l, Title: l.T("confirm.title"), State: "ask", Optins: texts,
 		Action: "/confirm/" + url.PathEscape(token)}, l
 }

@@ -601,7 +601,7 @@ func TestPublicConfirm(t *testing.T) {
 	// Opening the link (as a mail scanner would) confirms nothing.
 	for range 2 {
 		p := e.get(200, "/confirm/"+token)
-		for _, want := range []string{"<h1>Confirm your subscription</h1>", "<li>Daily deals</li>",
+		for _, want := range []string{"<h1>Confirm your subscription</h1>", "<li>Email me the daily deals.</li>",
 			`<form method="post" action="/confirm/` + token + `">`, ">Confirm</button>", `name="robots" content="noindex"`} {
 			if !strings.Contains(p.body, want) {
 				t.Errorf("the confirmation page lacks %s", want)
@@ -616,7 +616,7 @@ func TestPublicConfirm(t *testing.T) {
 	}
 
 	p := e.post(200, "/confirm/"+token, url.Values{})
-	for _, want := range []string{"Thank you, it is confirmed", "<li>Daily deals</li>", `href="https://assent.example/preferences/`} {
+	for _, want := range []string{"Thank you, it is confirmed", "<li>Email me the daily deals.</li>", `href="https://assent.example/preferences/`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("the done page lacks %s", want)
 		}

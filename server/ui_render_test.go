@@ -35,7 +35,7 @@ func TestPagesRender(t *testing.T) {
 					State: l.T("state.given"), Class: "given", Since: l.T("since", "x"), Withdrawable: true}}},
 		}
 		for _, state := range []string{"ask", "done", "already", "expired"} {
-			pages["confirm-"+state] = confirmPage{L: l, Title: "T", State: state, Optins: []string{"N"}, Action: "/confirm/t",
+			pages["confirm-"+state] = confirmPage{L: l, Title: "T", State: state, Optins: []template.HTML{"N"}, Action: "/confirm/t",
 				PreferencesURL: "https://e.com/p"}
 		}
 		pages["preferences-empty"] = preferencesPage{L: l, Title: "T"}

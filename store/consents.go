@@ -85,10 +85,12 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 type ConfirmationInfo struct {
 	AccountID     string
 	ParticipantID string
-	Language      string   // the campaign's
-	Optins        []string // names of the opt-ins to confirm
-	Confirmed     bool
-	Expired       bool
+	Language      string // the campaign's
+	// Optins are the texts of the opt-ins to confirm, as the participant
+	// read them on the form (the version they accepted).
+	Optins    []string
+	Confirmed bool
+	Expired   bool
 }
 
 // ConfirmationByToken returns the confirmation that token opens, without
@@ -116,11 +118,14 @@ func (s *Store) confirmation(ctx context.Context, q querier, token string) (Conf
 	}
 	ids := strings.Fields(optins)
 	for _, oid := range ids {
-		var name string
-		if err := q.QueryRowContext(ctx, `SELECT name FROM optins WHERE id = $1`, oid).Scan(&name); err != nil {
+		var text string
+		if err := q.QueryRowContext(ctx, `SELECT v.text FROM confirmations cf
+			JOIN participation_answers pa ON pa.participation_id = cf.participation_id AND pa.optin_id = $2
+			JOIN optin_versions v ON v.optin_id = pa.optin_id AND v.version = pa.optin_version
+			WHERE cf.id = $1`, id, oid).Scan(&text); err != nil {
 			return info, "", nil, wrap("confirmation", err)
 		}
-		info.Optins = append(info.Optins, name)
+		info.Optins = append(info.Optins, text)
 	}
 	info.Confirmed = confirmed.Valid
 	info.Expired = expired.Valid || (!confirmed.Valid && !fromMicros(expires).After(s.now()))

@@ -92,7 +92,7 @@ func TestConfirm(t *testing.T) {
 	}
 	token := pendingToken(t, f.s)
 	info, err := f.s.ConfirmationByToken(ctx, token)
-	if err != nil || info.Confirmed || len(info.Optins) != 1 || info.Optins[0] != "Daily deals" {
+	if err != nil || info.Confirmed || len(info.Optins) != 1 || info.Optins[0] != "Daily deals text" {
 		t.Fatalf("confirmation info: got %+v %v", info, err)
 	}
 	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StatePending {
