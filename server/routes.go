@@ -36,4 +36,24 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/campaigns", assent.ManageCampaigns, s.apiCampaignCreate)
 	s.api("GET /api/v1/campaigns/{id}", assent.ReadContent, s.apiCampaignGet)
 	s.api("PATCH /api/v1/campaigns/{id}", assent.ManageCampaigns, s.apiCampaignUpdate)
+	s.api("POST /api/v1/campaigns/{id}/participations", assent.SubmitParticipations, s.apiParticipationCreate)
+
+	s.api("GET /api/v1/participants", assent.ManageParticipants, s.apiParticipantFind)
+	s.api("GET /api/v1/participants/{id}", assent.ManageParticipants, s.apiParticipantGet)
+	s.api("GET /api/v1/participants/{id}/proof", assent.ManageParticipants, s.apiParticipantProof)
+	s.api("POST /api/v1/participants/{id}/withdrawals", assent.ManageParticipants, s.apiParticipantWithdraw)
+	s.api("DELETE /api/v1/participants/{id}", assent.EraseParticipants, s.apiParticipantErase)
+	s.api("GET /api/v1/ledger/verify", assent.ManageAccount, s.apiLedgerVerify)
+
+	// Public pages: plain HTML for participants, no sign-in. Every POST is
+	// refused when sent from another site; form submissions are also
+	// limited per client address.
+	s.mux.Handle("GET /static/", s.ui.static)
+	s.mux.Handle("GET /f/{id}", s.page(s.publicFormShow))
+	s.mux.Handle("POST /f/{id}", s.ui.crossOrigin.Handler(s.limitForms(s.page(s.publicFormSubmit))))
+	s.mux.Handle("GET /f/{id}/thanks", s.page(s.publicFormThanks))
+	s.mux.Handle("GET /confirm/{token}", s.page(s.publicConfirmShow))
+	s.mux.Handle("POST /confirm/{token}", s.ui.crossOrigin.Handler(s.page(s.publicConfirm)))
+	s.mux.Handle("GET /preferences/{token}", s.page(s.publicPreferencesShow))
+	s.mux.Handle("POST /preferences/{token}", s.ui.crossOrigin.Handler(s.page(s.publicPreferencesWithdraw)))
 }

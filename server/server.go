@@ -1,8 +1,10 @@
 // Package server is Assent's HTTP surface: the JSON API under /api/v1, the
-// health check, and (in later steps) the admin UI and the public pages.
+// health check, the public pages (campaign form, double opt-in
+// confirmation, preferences) and (in a later step) the admin UI.
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,15 +17,24 @@ type Config struct {
 	// BaseURL is the public address of the service, without a trailing
 	// slash; form links are built from it.
 	BaseURL string
+	// TrustProxy takes the client address from X-Forwarded-For; set it only
+	// behind a reverse proxy that sets that header.
+	TrustProxy bool
+	// FormRateLimit limits the public form submissions of each client
+	// address; the zero value means DefaultFormRateLimit, a negative
+	// Requests no limit.
+	FormRateLimit RateLimit
 }
 
 // Server answers Assent's HTTP requests. Create it with New.
 type Server struct {
-	store   *store.Store
-	log     *slog.Logger
-	baseURL string
-	mux     *http.ServeMux
-	handler http.Handler
+	store      *store.Store
+	log        *slog.Logger
+	baseURL    string
+	trustProxy bool
+	mux        *http.ServeMux
+	handler    http.Handler
+	ui         *publicUI
 	// apiRoutes lists the patterns under /api/v1, in registration order, so
 	// that a test can hold the OpenAPI document to them.
 	apiRoutes []string
@@ -32,11 +43,13 @@ type Server struct {
 // New returns a Server using st for data and log for its logs.
 func New(st *store.Store, log *slog.Logger, cfg Config) *Server {
 	s := &Server{
-		store:   st,
-		log:     log,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		mux:     http.NewServeMux(),
+		store:      st,
+		log:        log,
+		baseURL:    strings.TrimRight(cfg.BaseURL, "/"),
+		trustProxy: cfg.TrustProxy,
+		mux:        http.NewServeMux(),
 	}
+	s.ui = s.newPublicUI(cfg)
 	s.routes()
 	s.handler = s.recoverPanics(s.logRequests(s.mux))
 	return s
@@ -51,4 +64,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // "GET /api/v1/optins/{id}".
 func (s *Server) APIRoutes() []string {
 	return append([]string(nil), s.apiRoutes...)
+}
+
+// PreferencesURL returns the signed link to a participant's preferences
+// page, where they see and withdraw their consents without signing in.
+func (s *Server) PreferencesURL(ctx context.Context, accountID, participantID string) (string, error) {
+	token, err := s.store.PreferencesToken(ctx, accountID, participantID)
+	if err != nil {
+		return "", err
+	}
+	return s.baseURL + "/preferences/" + token, nil
 }

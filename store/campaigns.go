@@ -43,6 +43,22 @@ func (s *Store) Campaign(ctx context.Context, accountID, id string) (assent.Camp
 	return s.campaign(ctx, s.rdb, accountID, id)
 }
 
+// CampaignByID returns the campaign with the given id, whatever its
+// account, with its opt-ins in form order, or ENOTFOUND. It serves the
+// public form, whose link carries nothing but the campaign id; everything
+// done on behalf of an account goes through Campaign, which keeps accounts
+// apart.
+func (s *Store) CampaignByID(ctx context.Context, id string) (assent.Campaign, error) {
+	out, err := s.queryCampaigns(ctx, s.rdb, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id)
+	if err != nil {
+		return assent.Campaign{}, err
+	}
+	if len(out) == 0 {
+		return assent.Campaign{}, assent.NotFound("campaign")
+	}
+	return out[0], nil
+}
+
 func (s *Store) campaign(ctx context.Context, q querier, accountID, id string) (assent.Campaign, error) {
 	if !storable(id) {
 		return assent.Campaign{}, assent.NotFound("campaign")

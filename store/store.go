@@ -36,12 +36,16 @@ type Store struct {
 	rdb *sql.DB
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// ConfirmationTTL is how long a double opt-in waits for confirmation.
+	ConfirmationTTL time.Duration
+
+	writer *writer
 }
 
 // Open connects to the database named by dsn: "sqlite:PATH" (or a bare path)
 // or a "postgres://" URL. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{Now: time.Now}
+	s := &Store{Now: time.Now, ConfirmationTTL: DefaultConfirmationTTL}
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		db, err := sql.Open("pgx", dsn)
@@ -69,9 +73,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.engine, s.db, s.rdb = SQLite, w, r
 	}
 	if err := s.db.PingContext(ctx); err != nil {
-		s.Close()
+		s.closeDB()
 		return nil, fmt.Errorf("store: connect to %s: %w", s.engine, err)
 	}
+	s.writer = newWriter(s)
 	return s, nil
 }
 
@@ -105,8 +110,14 @@ func openSQLite(path string, writer bool) (*sql.DB, error) {
 // Engine reports which engine s runs on.
 func (s *Store) Engine() Engine { return s.engine }
 
-// Close releases the connections.
+// Close stops the participation writer, answering any still queued with
+// an error, and releases the connections.
 func (s *Store) Close() error {
+	s.writer.close()
+	return s.closeDB()
+}
+
+func (s *Store) closeDB() error {
 	err := s.db.Close()
 	if s.rdb != s.db {
 		err = errors.Join(err, s.rdb.Close())
@@ -186,3 +197,15 @@ func placeholders(from, n int) string {
 
 // now reads the clock at the precision the database keeps.
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// CountRows returns the number of rows of a table; for tests and checks.
+func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
+	for _, c := range table {
+		if !(c >= 'a' && c <= 'z' || c == '_') {
+			return 0, fmt.Errorf("store: bad table name %q", table)
+		}
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n)
+	return n, err
+}

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/mailer"
 	"github.com/assentdev/assent/server"
 	"github.com/assentdev/assent/store"
 )
@@ -29,6 +31,7 @@ Usage:
   assent account create [-db …] -name NAME [-timezone Europe/Brussels]
   assent apikey create  [-db …] [-account NAME_OR_ID] -role ROLE [-name LABEL]
   assent user create    [-db …] [-account NAME_OR_ID] -email EMAIL -role ROLE [-name NAME]
+  assent ledger verify  [-db …] [-account NAME_OR_ID]
 
 Every flag also reads ASSENT_<FLAG> (ASSENT_DB, ASSENT_LISTEN, …). The user's
 password comes from ASSENT_PASSWORD, or is asked for.
@@ -56,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return usageError{"no command given"}
 	}
 	cmd, rest := args[0], args[1:]
-	if len(rest) > 0 && (cmd == "account" || cmd == "apikey" || cmd == "user") {
+	if len(rest) > 0 && (cmd == "account" || cmd == "apikey" || cmd == "user" || cmd == "ledger") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.apikeyCreate(ctx, rest)
 	case "user create":
 		return e.userCreate(ctx, rest)
+	case "ledger verify":
+		return e.ledgerVerify(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -134,6 +139,12 @@ func (e env) serve(ctx context.Context, args []string) error {
 	dsn := fs.String("db", defaultDB, "database: sqlite:PATH or postgres://…")
 	baseURL := fs.String("base-url", "", "public URL of the service, for form links (default: from -listen)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	trustProxy := fs.Bool("trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy only)")
+	smtpAddr := fs.String("smtp-addr", "", "SMTP relay host:port for confirmation emails (default: write them to the log)")
+	smtpFrom := fs.String("smtp-from", "assent@localhost", "sender address of emails")
+	smtpUser := fs.String("smtp-username", "", "SMTP user name, if the relay needs one")
+	smtpPassword := fs.String("smtp-password", "", "SMTP password")
+	confirmTTL := fs.Duration("confirmation-ttl", store.DefaultConfirmationTTL, "how long a double opt-in waits for confirmation")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -151,6 +162,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if *confirmTTL <= 0 {
+		return usageError{"-confirmation-ttl must be positive"}
+	}
+	st.ConfirmationTTL = *confirmTTL
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -160,7 +175,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		*baseURL = defaultBaseURL(ln.Addr().(*net.TCPAddr))
 	}
 	srv := &http.Server{
-		Handler:           server.New(st, log, server.Config{BaseURL: *baseURL}),
+		Handler:           server.New(st, log, server.Config{BaseURL: *baseURL, TrustProxy: *trustProxy}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute, // CSV exports stream for a while
@@ -170,21 +185,56 @@ func (e env) serve(ctx context.Context, args []string) error {
 	log.Info("listening", "addr", ln.Addr().String(), "url", *baseURL, "db", st.Engine(),
 		"schema_version", store.SchemaVersion())
 
+	if *smtpAddr == "" {
+		log.Info("no SMTP relay set (-smtp-addr): confirmation emails are written to this log")
+	}
+	// Background work stops when the service does, after the last request.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	background.Go(func() {
+		mailer.New(st, log, mailer.Config{SMTPAddr: *smtpAddr, From: *smtpFrom, Username: *smtpUser,
+			Password: *smtpPassword, BaseURL: *baseURL}).Run(bgCtx)
+	})
+	background.Go(func() { expireConfirmations(bgCtx, st, log) })
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
 	case err := <-serveErr:
+		stopBackground()
+		background.Wait()
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err = srv.Shutdown(shutdownCtx)
+	stopBackground()
+	background.Wait()
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// expireConfirmations expires overdue double opt-ins once a minute.
+func expireConfirmations(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := st.ExpireConfirmations(ctx); err != nil && ctx.Err() == nil {
+			log.Error("expire confirmations", "err", err)
+		} else if n > 0 {
+			log.Info("expired unconfirmed double opt-ins", "confirmations", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // defaultBaseURL guesses the public URL from the listening address.
@@ -302,6 +352,34 @@ func (e env) userCreate(ctx context.Context, args []string) error {
 		return describe(err)
 	}
 	fmt.Fprintln(e.stdout, u.ID)
+	return nil
+}
+
+func (e env) ledgerVerify(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
+	dsn := fs.String("db", defaultDB, "database")
+	account := fs.String("account", assent.DefaultAccountName, "account name or id")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	st, err := e.open(ctx, *dsn, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := st.AccountByNameOrID(ctx, *account)
+	if err != nil {
+		return describe(err)
+	}
+	check, err := st.VerifyLedger(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if !check.OK {
+		return fmt.Errorf("the consent ledger of %s is broken at event %d (%s): %s", a.Name, check.Broken.Seq,
+			check.Broken.EventID, check.Broken.Problem)
+	}
+	fmt.Fprintf(e.stdout, "the consent ledger of %s holds: %d events, every link checked\n", a.Name, check.Events)
 	return nil
 }
 

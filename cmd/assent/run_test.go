@@ -229,6 +229,9 @@ func TestCommands(t *testing.T) {
 		{"user create collector", map[string]string{"ASSENT_DB": dsn, "ASSENT_PASSWORD": "correct horse battery"},
 			[]string{"user", "create", "-email", "c@example.com", "-role", "collector"}, "", "-role: want one of admin, marketer, editor, observer"},
 		{"user create no password", env, []string{"user", "create", "-email", "d@example.com", "-role", "admin"}, "", "no password"},
+		{"ledger verify", env, []string{"ledger", "verify"}, `ledger of default holds: 0 events`, ""},
+		{"ledger verify unknown account", env, []string{"ledger", "verify", "-account", "nope"}, "", `no account has the name or id "nope"`},
+		{"bad confirmation ttl", env, []string{"serve", "-confirmation-ttl", "-1h", "-listen", "127.0.0.1:0"}, "", "-confirmation-ttl must be positive"},
 		{"bad flag", env, []string{"serve", "-nope"}, "", "flag provided but not defined: -nope"},
 		{"bad log format", env, []string{"serve", "-log-format", "xml"}, "", `-log-format "xml"`},
 	}

@@ -84,3 +84,14 @@ func Account(t testing.TB, s *store.Store, name string) assent.Account {
 	}
 	return a
 }
+
+// Count returns the number of rows of a table, for tests that check that
+// a refused write stored nothing.
+func Count(t testing.TB, s *store.Store, table string) int {
+	t.Helper()
+	n, err := s.CountRows(context.Background(), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

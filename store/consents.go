@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/assentdev/assent"
+)
+
+// Withdraw withdraws a participant's given or pending consents to the
+// opt-ins optinIDs, or to every opt-in when all is true, recording a
+// withdrawn event for each; source says who did it (api, preferences).
+// It returns the participant with the new states. An opt-in that is not the
+// account's is EINVALID; one that is not given or pending is left as is.
+func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, optinIDs []string, all bool, source string) (assent.Participant, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.participant(ctx, tx, accountID, participantID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT c.optin_id, c.state, o.version FROM consents c JOIN optins o ON o.id = c.optin_id
+			WHERE c.participant_id = $1 ORDER BY c.optin_id`, participantID)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			state   assent.ConsentState
+			version int
+		}
+		current := map[string]row{}
+		var order []string
+		for rows.Next() {
+			var id, st string
+			var v int
+			if err := rows.Scan(&id, &st, &v); err != nil {
+				rows.Close()
+				return err
+			}
+			current[id] = row{assent.ConsentState(st), v}
+			order = append(order, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		targets := order
+		if !all {
+			targets = nil
+			for _, id := range optinIDs {
+				if _, err := s.optin(ctx, tx, accountID, id); err != nil {
+					return &assent.Error{Code: assent.EINVALID, Message: "some fields are invalid",
+						Fields: map[string]string{"optin_id": "no opt-in has the id " + id}}
+				}
+				targets = append(targets, id)
+			}
+		}
+		l := s.newLedger(tx)
+		now := s.now()
+		for _, id := range targets {
+			c, ok := current[id]
+			if !ok || (c.state != assent.StateGiven && c.state != assent.StatePending) {
+				continue
+			}
+			e := &assent.ConsentEvent{AccountID: accountID, ParticipantID: participantID, OptinID: id,
+				OptinVersion: c.version, Type: assent.EventWithdrawn, Source: source, CreatedAt: now}
+			if err := l.append(ctx, e); err != nil {
+				return err
+			}
+			if _, err := l.setConsent(ctx, e, c.state); err != nil {
+				return err
+			}
+		}
+		return l.flush(ctx)
+	})
+	if err != nil {
+		return assent.Participant{}, wrap("withdraw", err)
+	}
+	return s.Participant(ctx, accountID, participantID)
+}
+
+// ConfirmationInfo is what the confirmation page shows before and after
+// the participant confirms.
+type ConfirmationInfo struct {
+	AccountID     string
+	ParticipantID string
+	Language      string // the campaign's
+	// Optins are the texts of the opt-ins to confirm, as the participant
+	// read them on the form (the version they accepted).
+	Optins    []string
+	Confirmed bool
+	Expired   bool
+}
+
+// ConfirmationByToken returns the confirmation that token opens, without
+// changing anything, or ENOTFOUND.
+func (s *Store) ConfirmationByToken(ctx context.Context, token string) (ConfirmationInfo, error) {
+	info, _, _, err := s.confirmation(ctx, s.rdb, token)
+	return info, err
+}
+
+func (s *Store) confirmation(ctx context.Context, q querier, token string) (ConfirmationInfo, string, []string, error) {
+	var info ConfirmationInfo
+	var id, optins string
+	var expires int64
+	var confirmed, expired sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT cf.id, cf.account_id, cf.participant_id, cf.optin_ids, cf.expires_at,
+		cf.confirmed_at, cf.expired_at, c.language
+		FROM confirmations cf JOIN participations p ON p.id = cf.participation_id JOIN campaigns c ON c.id = p.campaign_id
+		WHERE cf.token_hash = $1`, hashKey(token)).Scan(&id, &info.AccountID, &info.ParticipantID, &optins, &expires,
+		&confirmed, &expired, &info.Language)
+	if errors.Is(err, sql.ErrNoRows) {
+		return info, "", nil, assent.Errorf(assent.ENOTFOUND, "this confirmation link is not valid")
+	}
+	if err != nil {
+		return info, "", nil, wrap("confirmation", err)
+	}
+	ids := strings.Fields(optins)
+	for _, oid := range ids {
+		var text string
+		if err := q.QueryRowContext(ctx, `SELECT v.text FROM confirmations cf
+			JOIN participation_answers pa ON pa.participation_id = cf.participation_id AND pa.optin_id = $2
+			JOIN optin_versions v ON v.optin_id = pa.optin_id AND v.version = pa.optin_version
+			WHERE cf.id = $1`, id, oid).Scan(&text); err != nil {
+			return info, "", nil, wrap("confirmation", err)
+		}
+		info.Optins = append(info.Optins, text)
+	}
+	info.Confirmed = confirmed.Valid
+	info.Expired = expired.Valid || (!confirmed.Valid && !fromMicros(expires).After(s.now()))
+	return info, id, ids, nil
+}
+
+// Confirm confirms the double opt-ins that token was sent for: each one
+// still pending becomes given, with a confirmed event. A token works once;
+// using it again changes nothing and reports Confirmed. An expired token is
+// ECONFLICT, an unknown one ENOTFOUND.
+func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, error) {
+	var info ConfirmationInfo
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var id string
+		var optinIDs []string
+		var err error
+		if info, id, optinIDs, err = s.confirmation(ctx, tx, token); err != nil {
+			return err
+		}
+		switch {
+		case info.Confirmed:
+			return nil
+		case info.Expired:
+			return assent.Errorf(assent.ECONFLICT, "this confirmation link has expired")
+		}
+		now := s.now()
+		if err := s.appendConfirmationEvents(ctx, tx, info.AccountID, info.ParticipantID, id, optinIDs,
+			assent.EventConfirmed, assent.SourceConfirmation, now); err != nil {
+			return err
+		}
+		info.Confirmed = true
+		_, err = tx.ExecContext(ctx, `UPDATE confirmations SET confirmed_at = $1 WHERE id = $2`, micros(now), id)
+		return err
+	})
+	return info, wrap("confirm", err)
+}
+
+// appendConfirmationEvents records an event of type t for each of the
+// opt-ins that is still pending for the participant.
+func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, accountID, participantID, confirmationID string,
+	optinIDs []string, t assent.EventType, source string, now time.Time) error {
+	l := s.newLedger(tx)
+	for _, oid := range optinIDs {
+		current, err := consentState(ctx, tx, participantID, oid)
+		if err != nil {
+			return err
+		}
+		if current != assent.StatePending {
+			continue // withdrawn meanwhile, or given by a later participation
+		}
+		var version int
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM optins WHERE id = $1`, oid).Scan(&version); err != nil {
+			return err
+		}
+		e := &assent.ConsentEvent{AccountID: accountID, ParticipantID: participantID, OptinID: oid, OptinVersion: version,
+			Type: t, ConfirmationID: confirmationID, Source: source, CreatedAt: now}
+		if err := l.append(ctx, e); err != nil {
+			return err
+		}
+		if _, err := l.setConsent(ctx, e, current); err != nil {
+			return err
+		}
+	}
+	return l.flush(ctx)
+}
+
+// ExpireConfirmations expires every confirmation whose time ran out by
+// now: its opt-ins still pending become expired, with an expired event.
+// It returns how many confirmations expired.
+func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		now := s.now()
+		n := 0
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT id, account_id, participant_id, optin_ids FROM confirmations
+				WHERE expires_at <= $1 AND confirmed_at IS NULL AND expired_at IS NULL ORDER BY account_id, id LIMIT 200`, micros(now))
+			if err != nil {
+				return err
+			}
+			type due struct{ id, account, participant, optins string }
+			var list []due
+			for rows.Next() {
+				var d due
+				if err := rows.Scan(&d.id, &d.account, &d.participant, &d.optins); err != nil {
+					rows.Close()
+					return err
+				}
+				list = append(list, d)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, d := range list {
+				if err := s.appendConfirmationEvents(ctx, tx, d.account, d.participant, d.id, strings.Fields(d.optins),
+					assent.EventExpired, assent.SourceExpiry, now); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET expired_at = $1 WHERE id = $2`, micros(now), d.id); err != nil {
+					return err
+				}
+			}
+			n = len(list)
+			return nil
+		})
+		if err != nil {
+			return total, wrap("expire confirmations", err)
+		}
+		total += n
+		if n < 200 {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,293 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/store"
+)
+
+func stateOf(t *testing.T, s *store.Store, accountID, participantID, optinID string) assent.ConsentState {
+	t.Helper()
+	p, err := s.Participant(context.Background(), accountID, participantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.Consents {
+		if c.OptinID == optinID {
+			return c.State
+		}
+	}
+	return ""
+}
+
+func (f *formFixture) participate(t *testing.T, email string, newsletter, daily bool) assent.Receipt {
+	t.Helper()
+	r, _, err := f.s.Participate(context.Background(), f.account.ID, f.campaign.ID, f.submit(email, map[string]*bool{
+		f.newsletter.ID: &newsletter, f.rules.ID: yes(), f.daily.ID: &daily}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestWithdraw(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	r := f.participate(t, "ada@example.com", true, true)
+	p, err := f.s.Withdraw(ctx, f.account.ID, r.ParticipantID, []string{f.newsletter.ID}, false, assent.SourceAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]assent.ConsentState{}
+	for _, c := range p.Consents {
+		states[c.OptinID] = c.State
+	}
+	if states[f.newsletter.ID] != assent.StateWithdrawn || states[f.rules.ID] != assent.StateGiven {
+		t.Errorf("after withdrawing the newsletter: got %v, want newsletter withdrawn, rules given", states)
+	}
+	p, err = f.s.Withdraw(ctx, f.account.ID, r.ParticipantID, nil, true, assent.SourcePreferences)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.Consents {
+		if c.State != assent.StateWithdrawn {
+			t.Errorf("after withdrawing all, %s: got %s, want withdrawn", c.OptinName, c.State)
+		}
+	}
+	if _, err := f.s.Withdraw(ctx, f.account.ID, r.ParticipantID, []string{"opt_nope"}, false, assent.SourceAPI); assent.ErrorCode(err) != assent.EINVALID {
+		t.Errorf("unknown opt-in: got %v, want EINVALID", err)
+	}
+	if _, err := f.s.Withdraw(ctx, "acc_other", r.ParticipantID, nil, true, assent.SourceAPI); assent.ErrorCode(err) != assent.ENOTFOUND {
+		t.Errorf("another account: got %v, want ENOTFOUND", err)
+	}
+	// Accepting again after a withdrawal gives consent again.
+	f.participate(t, "ada@example.com", true, false)
+	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.newsletter.ID); got != assent.StateGiven {
+		t.Errorf("accepted again after withdrawal: got %s, want given", got)
+	}
+}
+
+// pendingToken takes the token of the newest queued confirmation email.
+func pendingToken(t *testing.T, s *store.Store) string {
+	t.Helper()
+	mails, err := s.DueMails(context.Background(), 10)
+	if err != nil || len(mails) == 0 {
+		t.Fatalf("queued mails: %v %v", mails, err)
+	}
+	return mails[len(mails)-1].Token
+}
+
+func TestConfirm(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	r := f.participate(t, "ada@example.com", false, true)
+	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StatePending {
+		t.Fatalf("before confirmation: got %s, want pending", got)
+	}
+	token := pendingToken(t, f.s)
+	info, err := f.s.ConfirmationByToken(ctx, token)
+	if err != nil || info.Confirmed || len(info.Optins) != 1 || info.Optins[0] != "Daily deals text" {
+		t.Fatalf("confirmation info: got %+v %v", info, err)
+	}
+	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StatePending {
+		t.Errorf("looking at the link confirmed it: got %s, want pending", got)
+	}
+	if _, err := f.s.Confirm(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StateGiven {
+		t.Errorf("after confirmation: got %s, want given", got)
+	}
+	// Single use: a second confirmation records nothing more.
+	before := countEvents(t, f.s)
+	info, err = f.s.Confirm(ctx, token)
+	if err != nil || !info.Confirmed || countEvents(t, f.s) != before {
+		t.Errorf("second use: got %+v %v, %d events, want confirmed and no new event", info, err, countEvents(t, f.s)-before)
+	}
+	if _, err := f.s.Confirm(ctx, token+"x"); assent.ErrorCode(err) != assent.ENOTFOUND {
+		t.Errorf("wrong token: got %v, want ENOTFOUND", err)
+	}
+	// Accepting again once given sends no new confirmation.
+	f.participate(t, "ada@example.com", false, true)
+	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StateGiven {
+		t.Errorf("accepted again: got %s, want given", got)
+	}
+	if n := countRows(t, f.s, "confirmations"); n != 1 {
+		t.Errorf("confirmations: got %d, want 1", n)
+	}
+}
+
+func TestExpireConfirmations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	f.s.Now = func() time.Time { return now }
+	r := f.participate(t, "ada@example.com", false, true)
+	token := pendingToken(t, f.s)
+
+	now = now.Add(store.DefaultConfirmationTTL - time.Minute)
+	if n, err := f.s.ExpireConfirmations(ctx); err != nil || n != 0 {
+		t.Fatalf("before the deadline: expired %d (%v), want 0", n, err)
+	}
+	now = now.Add(2 * time.Minute)
+	if n, err := f.s.ExpireConfirmations(ctx); err != nil || n != 1 {
+		t.Fatalf("after the deadline: expired %d (%v), want 1", n, err)
+	}
+	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StateExpired {
+		t.Errorf("after expiry: got %s, want expired", got)
+	}
+	if _, err := f.s.Confirm(ctx, token); assent.ErrorCode(err) != assent.ECONFLICT {
+		t.Errorf("confirming an expired link: got %v, want ECONFLICT", err)
+	}
+	if n, _ := f.s.ExpireConfirmations(ctx); n != 0 {
+		t.Errorf("expiring twice: got %d, want 0", n)
+	}
+}
+
+func TestEraseKeepsAnonymousProof(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	r := f.participate(t, "ada@example.com", true, true)
+	token, err := f.s.PreferencesToken(ctx, f.account.ID, r.ParticipantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := countEvents(t, f.s)
+	if err := f.s.Erase(ctx, f.account.ID, r.ParticipantID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.ParticipantByEmail(ctx, f.account.ID, "ada@example.com"); assent.ErrorCode(err) != assent.ENOTFOUND {
+		t.Errorf("found by email after erasure: %v", err)
+	}
+	pr, err := f.s.Proof(ctx, f.account.ID, r.ParticipantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Participant.Email != "" || pr.Participant.ErasedAt == nil || pr.Participations[0].UserAgent != "" {
+		t.Errorf("personal data after erasure: %+v", pr.Participant)
+	}
+	if len(pr.Events) != events || countEvents(t, f.s) != events {
+		t.Errorf("events after erasure: got %d, want %d", len(pr.Events), events)
+	}
+	if _, err := f.s.ParticipantByPreferencesToken(ctx, token); assent.ErrorCode(err) != assent.ENOTFOUND {
+		t.Errorf("preferences link after erasure: got %v, want ENOTFOUND", err)
+	}
+	if mails, _ := f.s.DueMails(ctx, 10); len(mails) != 0 {
+		t.Errorf("mail still due after erasure: %+v", mails)
+	}
+	if c, err := f.s.VerifyLedger(ctx, f.account.ID); err != nil || !c.OK {
+		t.Errorf("ledger after erasure: %+v %v, want intact", c, err)
+	}
+	// A new participation by the same address is a new participant.
+	r2 := f.participate(t, "ada@example.com", true, false)
+	if !r2.NewParticipant || r2.ParticipantID == r.ParticipantID {
+		t.Errorf("after erasure: got participant %s new %v, want a new one", r2.ParticipantID, r2.NewParticipant)
+	}
+}
+
+func TestProofHasTheTextShown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	r := f.participate(t, "ada@example.com", true, false)
+	if _, err := f.s.UpdateOptin(ctx, f.account.ID, f.newsletter.ID, func(o *assent.Optin) { o.Text = "New text" }); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := f.s.Proof(ctx, f.account.ID, r.ParticipantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range pr.Events {
+		if e.OptinID == f.newsletter.ID && (e.Shown.Text != "Newsletter text" || e.OptinVersion != 1) {
+			t.Errorf("proof of the newsletter: got version %d text %q, want version 1 %q", e.OptinVersion, e.Shown.Text, "Newsletter text")
+		}
+		if e.IPHash == "" || strings.Contains(e.IPHash, "192.0.2.1") {
+			t.Errorf("ip hash: got %q, want a keyed hash", e.IPHash)
+		}
+	}
+	if len(pr.Events) != 4 || pr.Events[0].CampaignName != "Contest" {
+		t.Errorf("events: got %d (campaign %q), want 4 of Contest", len(pr.Events), pr.Events[0].CampaignName)
+	}
+}
+
+func TestPreferencesToken(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	r := f.participate(t, "ada@example.com", true, false)
+	other := f.participate(t, "bob@example.com", true, false)
+	token, err := f.s.PreferencesToken(ctx, f.account.ID, r.ParticipantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := f.s.ParticipantByPreferencesToken(ctx, token); err != nil || p.ID != r.ParticipantID {
+		t.Fatalf("valid token: got %s %v", p.ID, err)
+	}
+	_, mac, _ := strings.Cut(token, ".")
+	for name, bad := range map[string]string{
+		"tampered mac":        token[:len(token)-2] + "xx",
+		"another person":      other.ParticipantID + "." + mac,
+		"no mac":              r.ParticipantID,
+		"empty":               "",
+		"unknown participant": "ptc_nope." + mac,
+	} {
+		if _, err := f.s.ParticipantByPreferencesToken(ctx, bad); assent.ErrorCode(err) != assent.ENOTFOUND {
+			t.Errorf("%s: got %v, want ENOTFOUND", name, err)
+		}
+	}
+}
+
+func TestVerifyLedgerFindsTampering(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		tamper  string
+		wantSeq int64
+		problem string
+	}{
+		{"edited event", `UPDATE consent_events SET type = 'given' WHERE seq = 3 AND type <> 'given'`, 3, "does not match its hash"},
+		{"deleted event", `DELETE FROM consent_events WHERE seq = 5`, 6, "missing"},
+		{"deleted newest event", `DELETE FROM consent_events WHERE seq = 8`, 8, "newest ones are missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFormFixture(t)
+			f.participate(t, "ada@example.com", false, false) // events 1-4: refused, given, unanswered, refused
+			f.participate(t, "bob@example.com", true, false)  // events 5-8
+			if c, err := f.s.VerifyLedger(ctx, f.account.ID); err != nil || !c.OK || c.Events != 8 {
+				t.Fatalf("before tampering: got %+v %v, want 8 events OK", c, err)
+			}
+			if err := store.ExecForTest(f.s, tt.tamper); err != nil {
+				t.Fatal(err)
+			}
+			c, err := f.s.VerifyLedger(ctx, f.account.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.OK || c.Broken == nil || c.Broken.Seq != tt.wantSeq || !strings.Contains(c.Broken.Problem, tt.problem) {
+				t.Errorf("got %+v (broken %+v), want a break at %d: %s", c, c.Broken, tt.wantSeq, tt.problem)
+			}
+		})
+	}
+}
+
+func countEvents(t *testing.T, s *store.Store) int { return countRows(t, s, "consent_events") }
+
+func countRows(t *testing.T, s *store.Store, table string) int {
+	t.Helper()
+	n, err := s.CountRows(context.Background(), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

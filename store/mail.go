@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Mail is an email waiting in the outbox.
+type Mail struct {
+	ID             string
+	AccountID      string
+	Kind           string // "confirmation"
+	ConfirmationID string
+	Recipient      string
+	Language       string
+	Token          string // the confirmation token, in clear until sent
+	Attempts       int
+}
+
+const mailColumns = `id, account_id, kind, COALESCE(confirmation_id, ''), recipient, language, token, attempts`
+
+// DueMails lists up to limit emails due now, without claiming them.
+func (s *Store) DueMails(ctx context.Context, limit int) ([]Mail, error) {
+	return s.queryMails(ctx, `SELECT `+mailColumns+` FROM mail_outbox WHERE sent_at IS NULL AND next_at <= $1
+		ORDER BY next_at, id LIMIT $2`, micros(s.now()), limit)
+}
+
+// ClaimMails claims up to limit due emails for lease: other processes will
+// not take them until the lease ends, so an email is sent once unless a
+// sender dies mid-way, in which case it is retried.
+func (s *Store) ClaimMails(ctx context.Context, limit int, lease time.Duration) ([]Mail, error) {
+	due, err := s.DueMails(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var claimed []Mail
+	for _, m := range due {
+		res, err := s.db.ExecContext(ctx, `UPDATE mail_outbox SET next_at = $1, attempts = attempts + 1
+			WHERE id = $2 AND sent_at IS NULL AND next_at <= $3`, micros(now.Add(lease)), m.ID, micros(now))
+		if err != nil {
+			return claimed, wrap("claim mail", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			m.Attempts++
+			claimed = append(claimed, m)
+		}
+	}
+	return claimed, nil
+}
+
+func (s *Store) queryMails(ctx context.Context, q string, args ...any) ([]Mail, error) {
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("mails", err)
+	}
+	defer rows.Close()
+	var out []Mail
+	for rows.Next() {
+		var m Mail
+		if err := rows.Scan(&m.ID, &m.AccountID, &m.Kind, &m.ConfirmationID, &m.Recipient, &m.Language, &m.Token,
+			&m.Attempts); err != nil {
+			return nil, wrap("mails", err)
+		}
+		out = append(out, m)
+	}
+	return out, wrap("mails", rows.Err())
+}
+
+// MailSent records that an email was handed to the relay, and wipes the
+// token it carried.
+func (s *Store) MailSent(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE mail_outbox SET sent_at = $1, token = '', next_at = $2, last_error = ''
+		WHERE id = $3`, micros(s.now()), neverMicros, id)
+	return wrap("mail sent", err)
+}
+
+// MailFailed records a failed attempt; the email is tried again at retryAt.
+func (s *Store) MailFailed(ctx context.Context, id string, cause error, retryAt time.Time) error {
+	msg := cause.Error()
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE mail_outbox SET next_at = $1, last_error = $2 WHERE id = $3`,
+		micros(retryAt), msg, id)
+	return wrap("mail failed", err)
+}
+
+// neverMicros is a next_at that never comes.
+const neverMicros = int64(1<<63 - 1)

@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"github.com/assentdev/assent"
+)
+
+func (s *Store) participant(ctx context.Context, q querier, accountID, id string) (assent.Participant, error) {
+	var p assent.Participant
+	var email, first, last sql.NullString
+	var created int64
+	var erased sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT id, account_id, email, first_name, last_name, created_at, erased_at
+		FROM participants WHERE account_id = $1 AND id = $2`, accountID, id).
+		Scan(&p.ID, &p.AccountID, &email, &first, &last, &created, &erased)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, assent.NotFound("participant")
+	}
+	p.Email, p.FirstName, p.LastName = email.String, first.String, last.String
+	p.CreatedAt, p.ErasedAt = fromMicros(created), fromNullMicros(erased)
+	p.Consents = []assent.Consent{}
+	return p, wrap("participant", err)
+}
+
+// Participant returns a participant of the account with the current state
+// of each of their consents, or ENOTFOUND.
+func (s *Store) Participant(ctx context.Context, accountID, id string) (assent.Participant, error) {
+	p, err := s.participant(ctx, s.rdb, accountID, id)
+	if err != nil {
+		return p, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT c.optin_id, o.name, c.state, c.added_at FROM consents c
+		JOIN optins o ON o.id = c.optin_id WHERE c.participant_id = $1 ORDER BY c.optin_id`, id)
+	if err != nil {
+		return p, wrap("participant consents", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c assent.Consent
+		var since int64
+		if err := rows.Scan(&c.OptinID, &c.OptinName, &c.State, &since); err != nil {
+			return p, wrap("participant consents", err)
+		}
+		c.Since = fromMicros(since)
+		p.Consents = append(p.Consents, c)
+	}
+	return p, wrap("participant consents", rows.Err())
+}
+
+// ParticipantByEmail finds a participant of the account by email address
+// (normalised here), or ENOTFOUND; erased participants cannot be found.
+func (s *Store) ParticipantByEmail(ctx context.Context, accountID, email string) (assent.Participant, error) {
+	var id string
+	err := s.rdb.QueryRowContext(ctx, `SELECT id FROM participants WHERE account_id = $1 AND email = $2`,
+		accountID, assent.NormalizeEmail(email)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return assent.Participant{}, assent.NotFound("participant")
+	}
+	if err != nil {
+		return assent.Participant{}, wrap("participant by email", err)
+	}
+	return s.Participant(ctx, accountID, id)
+}
+
+// Proof returns every consent event of a participant with the exact text
+// each was given on, their participations and their double opt-in chain.
+func (s *Store) Proof(ctx context.Context, accountID, id string) (assent.Proof, error) {
+	var pr assent.Proof
+	var err error
+	if pr.Participant, err = s.Participant(ctx, accountID, id); err != nil {
+		return pr, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT e.id, e.seq, e.participant_id, e.optin_id, e.optin_version, e.type,
+		e.participation_id, e.campaign_id, e.confirmation_id, e.source, e.ip_hash, e.created_at, e.prev_hash, e.hash,
+		o.name, COALESCE(c.name, ''), v.language, v.text, v.info, v.display, v.mandatory, v.created_at
+		FROM consent_events e JOIN optins o ON o.id = e.optin_id
+		JOIN optin_versions v ON v.optin_id = e.optin_id AND v.version = e.optin_version
+		LEFT JOIN campaigns c ON c.id = e.campaign_id
+		WHERE e.account_id = $1 AND e.participant_id = $2 ORDER BY e.seq`, accountID, id)
+	if err != nil {
+		return pr, wrap("proof", err)
+	}
+	defer rows.Close()
+	pr.Events = []assent.ProofEvent{}
+	for rows.Next() {
+		var e assent.ProofEvent
+		var participation, campaign, confirmation sql.NullString
+		var created, vcreated int64
+		if err := rows.Scan(&e.ID, &e.Seq, &e.ParticipantID, &e.OptinID, &e.OptinVersion, &e.Type, &participation, &campaign,
+			&confirmation, &e.Source, &e.IPHash, &created, &e.PrevHash, &e.Hash, &e.OptinName, &e.CampaignName,
+			&e.Shown.Language, &e.Shown.Text, &e.Shown.Info, &e.Shown.Display, &e.Shown.Mandatory, &vcreated); err != nil {
+			return pr, wrap("proof", err)
+		}
+		e.ParticipationID, e.CampaignID, e.ConfirmationID = participation.String, campaign.String, confirmation.String
+		e.AccountID, e.CreatedAt = accountID, fromMicros(created)
+		e.Shown.Version, e.Shown.CreatedAt = e.OptinVersion, fromMicros(vcreated)
+		pr.Events = append(pr.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return pr, wrap("proof", err)
+	}
+	if pr.Participations, err = s.participationsOf(ctx, accountID, id); err != nil {
+		return pr, err
+	}
+	pr.Confirmations, err = s.confirmationsOf(ctx, id)
+	return pr, err
+}
+
+func (s *Store) participationsOf(ctx context.Context, accountID, participantID string) ([]assent.Participation, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, campaign_id, participant_id, new_participant, created_at, ip_hash,
+		COALESCE(user_agent, ''), utm_source, utm_medium, utm_campaign, utm_term, utm_content, source
+		FROM participations WHERE account_id = $1 AND participant_id = $2 ORDER BY id`, accountID, participantID)
+	if err != nil {
+		return nil, wrap("participations", err)
+	}
+	defer rows.Close()
+	out := []assent.Participation{}
+	for rows.Next() {
+		var p assent.Participation
+		var created int64
+		if err := rows.Scan(&p.ID, &p.CampaignID, &p.ParticipantID, &p.NewParticipant, &created, &p.IPHash, &p.UserAgent,
+			&p.UTM.Source, &p.UTM.Medium, &p.UTM.Campaign, &p.UTM.Term, &p.UTM.Content, &p.Source); err != nil {
+			return nil, wrap("participations", err)
+		}
+		p.CreatedAt = fromMicros(created)
+		out = append(out, p)
+	}
+	return out, wrap("participations", rows.Err())
+}
+
+func (s *Store) confirmationsOf(ctx context.Context, participantID string) ([]assent.Confirmation, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT cf.id, cf.participation_id, cf.optin_ids, cf.created_at, cf.expires_at,
+		cf.confirmed_at, cf.expired_at, m.sent_at
+		FROM confirmations cf LEFT JOIN mail_outbox m ON m.confirmation_id = cf.id
+		WHERE cf.participant_id = $1 ORDER BY cf.id`, participantID)
+	if err != nil {
+		return nil, wrap("confirmations", err)
+	}
+	defer rows.Close()
+	out := []assent.Confirmation{}
+	for rows.Next() {
+		var c assent.Confirmation
+		var optins string
+		var created, expires int64
+		var confirmed, expired, sent sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.ParticipationID, &optins, &created, &expires, &confirmed, &expired, &sent); err != nil {
+			return nil, wrap("confirmations", err)
+		}
+		c.OptinIDs, c.CreatedAt, c.ExpiresAt = strings.Fields(optins), fromMicros(created), fromMicros(expires)
+		c.ConfirmedAt, c.ExpiredAt, c.SentAt = fromNullMicros(confirmed), fromNullMicros(expired), fromNullMicros(sent)
+		out = append(out, c)
+	}
+	return out, wrap("confirmations", rows.Err())
+}
+
+// Erase makes a participant's personal data unreadable and unfindable:
+// email, names and user agents are removed, unsent emails dropped and open
+// confirmation links voided. The participant's id, participations and
+// consent events stay, anonymous, so statistics and the proof that a
+// consent existed do not change.
+func (s *Store) Erase(ctx context.Context, accountID, id string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.participant(ctx, tx, accountID, id); err != nil {
+			return err
+		}
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`UPDATE participants SET email = NULL, first_name = NULL, last_name = NULL,
+				erased_at = COALESCE(erased_at, $2) WHERE id = $1`, []any{id, micros(s.now())}},
+			{`UPDATE participations SET user_agent = NULL WHERE participant_id = $1`, []any{id}},
+			{`UPDATE confirmations SET token_hash = 'erased:' || id WHERE participant_id = $1`, []any{id}},
+			{`UPDATE mail_outbox SET recipient = '', token = '', next_at = $2, last_error = 'participant erased'
+				WHERE sent_at IS NULL AND confirmation_id IN (SELECT id FROM confirmations WHERE participant_id = $1)`,
+				[]any{id, neverMicros}},
+		} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("erase", err)
+}
+
+// PreferencesToken returns the signed token of a participant's
+// preferences link: the participant id and an HMAC of it under the
+// account's secret.
+func (s *Store) PreferencesToken(ctx context.Context, accountID, participantID string) (string, error) {
+	acct, err := s.accountInfo(ctx, s.rdb, accountID)
+	if err != nil {
+		return "", wrap("preferences token", err)
+	}
+	return participantID + "." + preferencesMAC(acct.secret, participantID), nil
+}
+
+func preferencesMAC(secret, participantID string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("preferences:" + participantID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// ParticipantByPreferencesToken returns the participant a preferences
+// token was made for. A tampered, foreign or malformed token, or one of an
+// erased participant, is ENOTFOUND.
+func (s *Store) ParticipantByPreferencesToken(ctx context.Context, token string) (assent.Participant, error) {
+	invalid := assent.Errorf(assent.ENOTFOUND, "this preferences link is not valid")
+	id, mac, ok := strings.Cut(token, ".")
+	if !ok || id == "" {
+		return assent.Participant{}, invalid
+	}
+	var accountID, secret string
+	var erased sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, `SELECT p.account_id, a.secret, p.erased_at FROM participants p
+		JOIN accounts a ON a.id = p.account_id WHERE p.id = $1`, id).Scan(&accountID, &secret, &erased)
+	if errors.Is(err, sql.ErrNoRows) {
+		return assent.Participant{}, invalid
+	}
+	if err != nil {
+		return assent.Participant{}, wrap("preferences", err)
+	}
+	if !hmac.Equal([]byte(mac), []byte(preferencesMAC(secret, id))) || erased.Valid {
+		return assent.Participant{}, invalid
+	}
+	return s.Participant(ctx, accountID, id)
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sort"
+)
+
+// maxBatch bounds how many participations share one commit.
+const maxBatch = 256
+
+var errClosed = errors.New("store: closed")
+
+// writer commits participations in groups: while one commit is flushing to
+// disk, the next submissions queue, and they share the following commit.
+// One fsync then acknowledges many participations, which is how the write
+// path gets its throughput without giving up durability.
+type writer struct {
+	s    *Store
+	ch   chan *writeRequest
+	quit chan struct{}
+	done chan struct{}
+}
+
+type writeRequest struct {
+	ctx context.Context
+	w   *participationWrite
+	res chan writeResult
+}
+
+func newWriter(s *Store) *writer {
+	wr := &writer{s: s, ch: make(chan *writeRequest, 4*maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	go wr.loop()
+	return wr
+}
+
+// submit queues w and waits for its commit. Once queued, it waits for the
+// answer even if ctx ends, since the write may already be committed.
+func (wr *writer) submit(ctx context.Context, w *participationWrite) writeResult {
+	req := &writeRequest{ctx: ctx, w: w, res: make(chan writeResult, 1)}
+	select {
+	case wr.ch <- req:
+	case <-ctx.Done():
+		return writeResult{err: ctx.Err()}
+	case <-wr.quit:
+		return writeResult{err: errClosed}
+	}
+	return <-req.res
+}
+
+func (wr *writer) loop() {
+	defer close(wr.done)
+	for {
+		select {
+		case <-wr.quit:
+			// Answer what is still queued, so that no caller waits forever.
+			for {
+				select {
+				case req := <-wr.ch:
+					req.res <- writeResult{err: errClosed}
+				default:
+					return
+				}
+			}
+		case req := <-wr.ch:
+			batch := []*writeRequest{req}
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case r := <-wr.ch:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			wr.write(batch)
+		}
+	}
+}
+
+// write commits a batch in one transaction. If the transaction fails, each
+// request is retried alone, so that one bad request cannot sink the others.
+func (wr *writer) write(batch []*writeRequest) {
+	live := batch[:0]
+	for _, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			req.res <- writeResult{err: err} // the caller gave up before anything was written
+			continue
+		}
+		live = append(live, req)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// Accounts are locked in id order, so that two processes writing to one
+	// PostgreSQL database never wait for each other in a cycle.
+	sort.SliceStable(live, func(i, j int) bool { return live[i].w.account.id < live[j].w.account.id })
+	results, err := wr.commit(live)
+	if err != nil && len(live) > 1 {
+		for _, req := range live {
+			wr.write([]*writeRequest{req})
+		}
+		return
+	}
+	for i, req := range live {
+		if err != nil {
+			req.res <- writeResult{err: err}
+			continue
+		}
+		req.res <- results[i]
+	}
+}
+
+func (wr *writer) commit(batch []*writeRequest) ([]writeResult, error) {
+	results := make([]writeResult, len(batch))
+	ctx := context.Background()
+	err := wr.s.tx(ctx, func(tx *sql.Tx) error {
+		l := wr.s.newLedger(tx)
+		for i, req := range batch {
+			r, err := wr.s.recordParticipation(ctx, tx, l, req.w)
+			if err != nil {
+				return err
+			}
+			results[i] = r
+		}
+		return l.flush(ctx)
+	})
+	return results, err
+}
+
+func (wr *writer) close() {
+	select {
+	case <-wr.quit:
+	default:
+		close(wr.quit)
+	}
+	<-wr.done
+}
