@@ -89,7 +89,7 @@ func (e *testEnv) browse(method, path string, form url.Values, header map[string
 }
 
 // get fetches a page and checks its status.
-func (e *testEnv) get(want int, path string) page {
+func (e *testEnv) getPage(want int, path string) page {
 	e.t.Helper()
 	p := e.browse("GET", path, nil, nil)
 	if p.status != want {
@@ -204,7 +204,7 @@ func TestPublicForm(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	f := e.formFixture("en")
-	p := e.get(200, "/f/"+f.campaign+"?utm_source=mail&utm_medium=email&utm_campaign=summer%26more&other=x")
+	p := e.getPage(200, "/f/"+f.campaign+"?utm_source=mail&utm_medium=email&utm_campaign=summer%26more&other=x")
 	checkLabels(t, p.body)
 	for _, tc := range []struct{ name, want string }{
 		{"language", `<html lang="en">`},
@@ -281,7 +281,7 @@ func TestPublicFormFields(t *testing.T) {
 		t.Run(tc.first+"-"+tc.last, func(t *testing.T) {
 			id := e.must(201, e.admin("POST", "/api/v1/campaigns", map[string]any{"name": "Form", "language": "en",
 				"fields": map[string]string{"first_name": tc.first, "last_name": tc.last}, "optins": []string{o}})).str("id")
-			p := e.get(200, "/f/"+id)
+			p := e.getPage(200, "/f/"+id)
 			checkLabels(t, p.body)
 			for _, w := range tc.want {
 				if !strings.Contains(p.body, w) {
@@ -301,7 +301,7 @@ func TestPublicFormFrench(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	f := e.formFixture("fr-BE")
-	p := e.get(200, "/f/"+f.campaign)
+	p := e.getPage(200, "/f/"+f.campaign)
 	for _, want := range []string{`<html lang="fr-BE">`, `<label for="email">Adresse e-mail</label>`,
 		`<label for="first_name">Prénom</label>`, `Nom <span class="hint">(facultatif)</span>`,
 		`<span class="required">(obligatoire)</span>`, `<summary>En savoir plus</summary>`,
@@ -319,7 +319,7 @@ func TestPublicFormFrench(t *testing.T) {
 		}
 	}
 	p = e.post(303, "/f/"+f.campaign, f.answers("answers."+f.daily, "yes"))
-	p = e.get(200, p.header.Get("Location"))
+	p = e.getPage(200, p.header.Get("Location"))
 	for _, want := range []string{"Merci\u00a0!", "nous vous avons envoyé un e-mail", "Gérer mes préférences"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("the thank-you page lacks %s", want)
@@ -409,7 +409,7 @@ func TestPublicFormSubmit(t *testing.T) {
 	if !strings.HasPrefix(loc, "/f/"+f.campaign+"/thanks?") || !strings.Contains(loc, "pending=1") {
 		t.Fatalf("Location: got %q, want the thank-you page with pending=1", loc)
 	}
-	thanks := e.get(200, loc)
+	thanks := e.getPage(200, loc)
 	for _, want := range []string{"<h1>Thank you!</h1>", "we have sent you an email",
 		`href="https://assent.example/preferences/`, "Manage my preferences"} {
 		if !strings.Contains(thanks.body, want) {
@@ -454,12 +454,12 @@ func TestPublicFormSubmit(t *testing.T) {
 
 	// No double opt-in accepted: no email to mention.
 	p = e.post(303, "/f/"+f.campaign, f.answers("email", "bob@example.com", "key", ""))
-	thanks = e.get(200, p.header.Get("Location"))
+	thanks = e.getPage(200, p.header.Get("Location"))
 	if strings.Contains(thanks.body, "sent you an email") {
 		t.Error("the thank-you page mentions an email, but nothing awaits confirmation")
 	}
 	// A forged token shows no link.
-	thanks = e.get(200, "/f/"+f.campaign+"/thanks?p="+url.QueryEscape(pid+".forged"))
+	thanks = e.getPage(200, "/f/"+f.campaign+"/thanks?p="+url.QueryEscape(pid+".forged"))
 	if strings.Contains(thanks.body, "/preferences/") {
 		t.Error("the thank-you page links a forged preferences token")
 	}
@@ -501,7 +501,7 @@ func TestPublicFormClosed(t *testing.T) {
 			}
 		})
 	}
-	if p := e.get(404, "/f/"+notYet); !strings.Contains(p.body, strconv.Itoa(future.Year())) {
+	if p := e.getPage(404, "/f/"+notYet); !strings.Contains(p.body, strconv.Itoa(future.Year())) {
 		t.Errorf("the page does not say when the form opens:\n%s", p.body)
 	}
 	if r := e.admin("GET", "/api/v1/participants?email=ann@example.com", nil); r.status != 404 {
@@ -565,7 +565,7 @@ func TestPublicFormRateLimit(t *testing.T) {
 		t.Errorf("after a limited post: got status %d, want 404", r.status)
 	}
 	// Reading the form is not limited.
-	e.get(200, "/f/"+f.campaign)
+	e.getPage(200, "/f/"+f.campaign)
 }
 
 // confirmationToken returns the token of the newest queued confirmation
@@ -600,7 +600,7 @@ func TestPublicConfirm(t *testing.T) {
 
 	// Opening the link (as a mail scanner would) confirms nothing.
 	for range 2 {
-		p := e.get(200, "/confirm/"+token)
+		p := e.getPage(200, "/confirm/"+token)
 		for _, want := range []string{"<h1>Confirm your subscription</h1>", "<li>Email me the daily deals.</li>",
 			`<form method="post" action="/confirm/` + token + `">`, ">Confirm</button>", `name="robots" content="noindex"`} {
 			if !strings.Contains(p.body, want) {
@@ -624,7 +624,7 @@ func TestPublicConfirm(t *testing.T) {
 	if got := e.consents("ann@example.com")[f.daily]; got != "given" {
 		t.Errorf("after POST: got state %q, want given", got)
 	}
-	p = e.get(200, "/confirm/"+token)
+	p = e.getPage(200, "/confirm/"+token)
 	if !strings.Contains(p.body, "Already confirmed") || strings.Contains(p.body, "<form") {
 		t.Errorf("a used link: want Already confirmed and no button:\n%s", p.body)
 	}
@@ -664,7 +664,7 @@ func TestPublicConfirmFrench(t *testing.T) {
 	f := e.formFixture("fr")
 	e.post(303, "/f/"+f.campaign, f.answers("answers."+f.daily, "yes"))
 	token := e.confirmationToken("ann@example.com")
-	if p := e.get(200, "/confirm/"+token); !strings.Contains(p.body, "Confirmez votre inscription") ||
+	if p := e.getPage(200, "/confirm/"+token); !strings.Contains(p.body, "Confirmez votre inscription") ||
 		!strings.Contains(p.body, ">Je confirme</button>") {
 		t.Errorf("the confirmation page is not in French:\n%s", p.body)
 	}
@@ -692,7 +692,7 @@ func TestPublicPreferences(t *testing.T) {
 	e.post(303, "/f/"+f.campaign, f.answers("answers."+f.daily, "yes"))
 	path := e.preferencesPath("ann@example.com")
 
-	p := e.get(200, path)
+	p := e.getPage(200, path)
 	for _, want := range []string{"<h1>Your preferences</h1>", "For a•••@example.com",
 		`<h2 class="consent-name">Newsletter</h2>`, `<h2 class="consent-name">Partners</h2>`,
 		`I accept the <a href="https://example.com/rules"`,
@@ -723,7 +723,7 @@ func TestPublicPreferences(t *testing.T) {
 	if loc := p.header.Get("Location"); loc != path+"?withdrawn="+f.newsletter {
 		t.Errorf("Location: got %q, want %s?withdrawn=%s", loc, path, f.newsletter)
 	}
-	p = e.get(200, p.header.Get("Location"))
+	p = e.getPage(200, p.header.Get("Location"))
 	if !strings.Contains(p.body, "Done: you withdrew your consent to “Newsletter”.") ||
 		!strings.Contains(p.body, `<span class="state state-withdrawn">You withdrew your consent</span>`) {
 		t.Errorf("after withdrawing one, the page does not say so:\n%s", p.body)
@@ -746,7 +746,7 @@ func TestPublicPreferences(t *testing.T) {
 
 	// Withdraw all.
 	p = e.post(303, path, url.Values{"all": {"1"}})
-	p = e.get(200, p.header.Get("Location"))
+	p = e.getPage(200, p.header.Get("Location"))
 	if !strings.Contains(p.body, "Done: you withdrew all your consents.") ||
 		!strings.Contains(p.body, "You have no active consent") || strings.Contains(p.body, `name="optin_id"`) {
 		t.Errorf("after withdrawing all, the page does not say so:\n%s", p.body)
@@ -830,7 +830,7 @@ func TestPublicErasedParticipant(t *testing.T) {
 func TestPublicStatic(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
-	p := e.get(200, "/static/public.css?v=1")
+	p := e.getPage(200, "/static/public.css?v=1")
 	if !strings.HasPrefix(p.header.Get("Content-Type"), "text/css") {
 		t.Errorf("Content-Type: got %q, want text/css", p.header.Get("Content-Type"))
 	}
