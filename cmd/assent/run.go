@@ -298,15 +298,11 @@ func (e env) apikeyCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{"-role: " + err.Error()}
 	}
-	st, err := e.open(ctx, *dsn, nil)
+	st, a, err := e.openAccount(ctx, *dsn, *account)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	a, err := st.AccountByNameOrID(ctx, *account)
-	if err != nil {
-		return describe(err)
-	}
 	k, err := st.CreateAPIKey(ctx, a.ID, *name, r)
 	if err != nil {
 		return describe(err)
@@ -338,15 +334,11 @@ func (e env) userCreate(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	st, err := e.open(ctx, *dsn, nil)
+	st, a, err := e.openAccount(ctx, *dsn, *account)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	a, err := st.AccountByNameOrID(ctx, *account)
-	if err != nil {
-		return describe(err)
-	}
 	u, err := st.CreateUser(ctx, a.ID, *email, *name, r, password)
 	if err != nil {
 		return describe(err)
@@ -362,15 +354,11 @@ func (e env) ledgerVerify(ctx context.Context, args []string) error {
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	st, err := e.open(ctx, *dsn, nil)
+	st, a, err := e.openAccount(ctx, *dsn, *account)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	a, err := st.AccountByNameOrID(ctx, *account)
-	if err != nil {
-		return describe(err)
-	}
 	check, err := st.VerifyLedger(ctx, a.ID)
 	if err != nil {
 		return err
@@ -381,6 +369,21 @@ func (e env) ledgerVerify(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "the consent ledger of %s holds: %d events, every link checked\n", a.Name, check.Events)
 	return nil
+}
+
+// openAccount opens the database and finds the account named or numbered
+// nameOrID in it; the caller closes the store.
+func (e env) openAccount(ctx context.Context, dsn, nameOrID string) (*store.Store, assent.Account, error) {
+	st, err := e.open(ctx, dsn, nil)
+	if err != nil {
+		return nil, assent.Account{}, err
+	}
+	a, err := st.AccountByNameOrID(ctx, nameOrID)
+	if err != nil {
+		st.Close()
+		return nil, a, describe(err)
+	}
+	return st, a, nil
 }
 
 // askPassword reads a password from the terminal without echo, or one line
