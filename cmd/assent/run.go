@@ -140,6 +140,8 @@ func (e env) serve(ctx context.Context, args []string) error {
 	baseURL := fs.String("base-url", "", "public URL of the service, for form links (default: from -listen)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy only)")
+	formRate := fs.Int("form-rate-limit", server.DefaultFormRateLimit.Requests,
+		"public form submissions allowed per minute and client address; 0 turns the limit off")
 	smtpAddr := fs.String("smtp-addr", "", "SMTP relay host:port for confirmation emails (default: write them to the log)")
 	smtpFrom := fs.String("smtp-from", "assent@localhost", "sender address of emails")
 	smtpUser := fs.String("smtp-username", "", "SMTP user name, if the relay needs one")
@@ -175,7 +177,8 @@ func (e env) serve(ctx context.Context, args []string) error {
 		*baseURL = defaultBaseURL(ln.Addr().(*net.TCPAddr))
 	}
 	srv := &http.Server{
-		Handler:           server.New(st, log, server.Config{BaseURL: *baseURL, TrustProxy: *trustProxy}),
+		Handler: server.New(st, log, server.Config{BaseURL: *baseURL, TrustProxy: *trustProxy,
+			FormRateLimit: formRateLimit(*formRate)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute, // CSV exports stream for a while
@@ -235,6 +238,14 @@ func expireConfirmations(ctx context.Context, st *store.Store, log *slog.Logger)
 		case <-t.C:
 		}
 	}
+}
+
+// formRateLimit turns -form-rate-limit into the server's setting.
+func formRateLimit(perMinute int) server.RateLimit {
+	if perMinute <= 0 {
+		return server.RateLimit{Requests: -1} // off
+	}
+	return server.RateLimit{Requests: perMinute, Per: time.Minute, Burst: perMinute}
 }
 
 // defaultBaseURL guesses the public URL from the listening address.
