@@ -42,6 +42,9 @@ func (s *Server) apiParticipationCreate(w http.ResponseWriter, r *http.Request) 
 	if len(sub.IdempotencyKey) > 255 {
 		return badRequest("the Idempotency-Key header is longer than 255 characters", nil)
 	}
+	if sub.IdempotencyKey != "" {
+		sub.IdempotencyKey = "api:" + sub.IdempotencyKey // apart from the public form's keys
+	}
 	receipt, replayed, err := s.store.Participate(r.Context(), principal(r.Context()).AccountID, r.PathValue("id"), sub)
 	if err != nil {
 		return err

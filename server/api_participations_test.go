@@ -150,8 +150,14 @@ func TestParticipationIdempotencyKey(t *testing.T) {
 		t.Errorf("retry: got %s (replayed %q), want %s replayed", again.str("id"), again.header.Get("Idempotent-Replayed"), first.str("id"))
 	}
 	other := send("retry-1", e.body("bob@example.com", nil))
-	if other.status != 409 {
-		t.Errorf("same key, other body: got %d, want 409", other.status)
+	if other.status != 409 || strings.Contains(string(other.raw), "api:") {
+		t.Errorf("same key, other body: got %d %s, want 409", other.status, other.raw)
+	}
+	// A retry after the campaign closed still answers the first receipt.
+	e.must(200, e.admin("PATCH", "/api/v1/campaigns/"+e.campaign, map[string]any{"status": "archived"}))
+	late := e.must(201, send("retry-1", e.body("ada@example.com", nil)))
+	if late.str("id") != first.str("id") {
+		t.Errorf("retry after closing: got %s, want %s", late.str("id"), first.str("id"))
 	}
 	p := e.must(200, e.admin("GET", "/api/v1/participants/"+first.str("participant_id")+"/proof", nil))
 	if n := len(p.body["participations"].([]any)); n != 1 {

@@ -20,8 +20,11 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 		if _, err := s.participant(ctx, tx, accountID, participantID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT c.optin_id, c.state, o.version FROM consents c JOIN optins o ON o.id = c.optin_id
-			WHERE c.participant_id = $1 ORDER BY c.optin_id`, participantID)
+		// A withdrawal is recorded against the version the consent was given
+		// on: that of the participant's latest event for the opt-in.
+		rows, err := tx.QueryContext(ctx, `SELECT c.optin_id, c.state, (SELECT e.optin_version FROM consent_events e
+				WHERE e.participant_id = c.participant_id AND e.optin_id = c.optin_id ORDER BY e.seq DESC LIMIT 1)
+			FROM consents c WHERE c.participant_id = $1 ORDER BY c.optin_id`, participantID)
 		if err != nil {
 			return err
 		}
@@ -176,8 +179,12 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, accoun
 		if current != assent.StatePending {
 			continue // withdrawn meanwhile, or given by a later participation
 		}
+		// The event is about the text the participant accepted: the version
+		// their participation showed, whatever the opt-in says today.
 		var version int
-		if err := tx.QueryRowContext(ctx, `SELECT version FROM optins WHERE id = $1`, oid).Scan(&version); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT pa.optin_version FROM confirmations cf
+			JOIN participation_answers pa ON pa.participation_id = cf.participation_id AND pa.optin_id = $2
+			WHERE cf.id = $1`, confirmationID, oid).Scan(&version); err != nil {
 			return err
 		}
 		e := &assent.ConsentEvent{AccountID: accountID, ParticipantID: participantID, OptinID: oid, OptinVersion: version,

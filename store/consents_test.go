@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -160,9 +161,21 @@ func TestEraseKeepsAnonymousProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The confirmation email went out before the erasure: the outbox
+	// still holds the address until then.
+	mails, err := f.s.ClaimMails(ctx, 10, time.Minute)
+	if err != nil || len(mails) != 1 {
+		t.Fatalf("claim: %v %v", mails, err)
+	}
+	if err := f.s.MailSent(ctx, mails[0].ID); err != nil {
+		t.Fatal(err)
+	}
 	events := countEvents(t, f.s)
 	if err := f.s.Erase(ctx, f.account.ID, r.ParticipantID); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := store.ScalarForTest(f.s, `SELECT COUNT(*) FROM mail_outbox WHERE recipient <> ''`); err != nil || n != "0" {
+		t.Errorf("emails still holding the address after erasure: %s (%v), want 0", n, err)
 	}
 	if _, err := f.s.ParticipantByEmail(ctx, f.account.ID, "ada@example.com"); assent.ErrorCode(err) != assent.ENOTFOUND {
 		t.Errorf("found by email after erasure: %v", err)
@@ -190,6 +203,40 @@ func TestEraseKeepsAnonymousProof(t *testing.T) {
 	r2 := f.participate(t, "ada@example.com", true, false)
 	if !r2.NewParticipant || r2.ParticipantID == r.ParticipantID {
 		t.Errorf("after erasure: got participant %s new %v, want a new one", r2.ParticipantID, r2.NewParticipant)
+	}
+}
+
+// TestConfirmationRecordsTheVersionAccepted changes the text of a double
+// opt-in between the participation and its confirmation: the confirmed
+// event names the version the participant read, not the new one.
+func TestConfirmationRecordsTheVersionAccepted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	r := f.participate(t, "ada@example.com", false, true)
+	token := pendingToken(t, f.s)
+	if _, err := f.s.UpdateOptin(ctx, f.account.ID, f.daily.ID, func(o *assent.Optin) { o.Text = "Version two" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Confirm(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Withdraw(ctx, f.account.ID, r.ParticipantID, []string{f.daily.ID}, false, assent.SourceAPI); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := f.s.Proof(ctx, f.account.ID, r.ParticipantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range pr.Events {
+		if e.OptinID == f.daily.ID {
+			got = append(got, fmt.Sprintf("%s v%d %q", e.Type, e.OptinVersion, e.Shown.Text))
+		}
+	}
+	want := []string{`pending v1 "Daily deals text"`, `confirmed v1 "Daily deals text"`, `withdrawn v1 "Daily deals text"`}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("events of the double opt-in:\ngot  %s\nwant %s", strings.Join(got, "; "), strings.Join(want, "; "))
 	}
 }
 

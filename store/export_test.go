@@ -16,3 +16,11 @@ func ExecForTest(s *Store, query string, args ...any) error {
 func MarkAnsweredForTest(s *Store, optinIDs ...string) error {
 	return s.tx(context.Background(), func(tx *sql.Tx) error { return markAnswered(context.Background(), tx, optinIDs) })
 }
+
+// ScalarForTest reads one value with a query, for tests that check what
+// the API does not show (what erasure left behind, say).
+func ScalarForTest(s *Store, query string, args ...any) (string, error) {
+	var v sql.NullString
+	err := s.db.QueryRowContext(context.Background(), query, args...).Scan(&v)
+	return v.String, err
+}

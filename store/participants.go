@@ -184,8 +184,12 @@ func (s *Store) Erase(ctx context.Context, accountID, id string) error {
 				erased_at = COALESCE(erased_at, $2) WHERE id = $1`, []any{id, micros(s.now())}},
 			{`UPDATE participations SET user_agent = NULL WHERE participant_id = $1`, []any{id}},
 			{`UPDATE confirmations SET token_hash = 'erased:' || id WHERE participant_id = $1`, []any{id}},
-			{`UPDATE mail_outbox SET recipient = '', token = '', next_at = $2, last_error = 'participant erased'
-				WHERE sent_at IS NULL AND confirmation_id IN (SELECT id FROM confirmations WHERE participant_id = $1)`,
+			// Every email to them loses its address; those not sent yet are
+			// dropped.
+			{`UPDATE mail_outbox SET recipient = '', token = '',
+				next_at = CASE WHEN sent_at IS NULL THEN $2 ELSE next_at END,
+				last_error = CASE WHEN sent_at IS NULL THEN 'participant erased' ELSE last_error END
+				WHERE confirmation_id IN (SELECT id FROM confirmations WHERE participant_id = $1)`,
 				[]any{id, neverMicros}},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {

@@ -74,6 +74,20 @@ func (s *Store) Participate(ctx context.Context, accountID, campaignID string, s
 	if err != nil {
 		return assent.Receipt{}, false, wrap("participate", err)
 	}
+	now := s.now()
+	sub.Normalize()
+	if sub.Source == "" {
+		sub.Source = assent.SourceAPI
+	}
+	var requestHash string
+	if sub.IdempotencyKey != "" {
+		// A retry answers the first receipt even if the campaign has closed
+		// or its form changed since: it is the same submission.
+		requestHash = submissionHash(campaignID, &sub)
+		if r, found, err := lookupIdempotent(ctx, s.rdb, accountID, sub.IdempotencyKey, requestHash, now); found || err != nil {
+			return r, found, wrap("participate", err)
+		}
+	}
 	c, err := s.Campaign(ctx, accountID, campaignID)
 	if err != nil {
 		return assent.Receipt{}, false, err
@@ -82,18 +96,10 @@ func (s *Store) Participate(ctx context.Context, accountID, campaignID string, s
 	if err != nil {
 		return assent.Receipt{}, false, err
 	}
-	now := s.now()
-	sub.Normalize()
-	if sub.Source == "" {
-		sub.Source = assent.SourceAPI
-	}
 	if err := assent.ValidateSubmission(&c, form, &sub, now); err != nil {
 		return assent.Receipt{}, false, err
 	}
-	w := &participationWrite{account: acct, campaign: c, form: form, sub: sub, at: now}
-	if sub.IdempotencyKey != "" {
-		w.requestHash = submissionHash(campaignID, &sub)
-	}
+	w := &participationWrite{account: acct, campaign: c, form: form, sub: sub, at: now, requestHash: requestHash}
 	r := s.writer.submit(ctx, w)
 	return r.receipt, r.replayed, wrap("participate", r.err)
 }
@@ -127,6 +133,30 @@ func (s *Store) FormOptins(ctx context.Context, accountID string, ids []string) 
 	return out, nil
 }
 
+// lookupIdempotent returns the receipt first given for an Idempotency-Key
+// within IdempotencyWindow, with found true; ECONFLICT when the key was
+// used for a different request.
+func lookupIdempotent(ctx context.Context, q querier, accountID, key, requestHash string, now time.Time) (assent.Receipt, bool, error) {
+	var r assent.Receipt
+	var hash, response string
+	err := q.QueryRowContext(ctx, `SELECT request_hash, response FROM idempotency_keys
+		WHERE account_id = $1 AND key = $2 AND created_at > $3`,
+		accountID, key, micros(now.Add(-IdempotencyWindow))).Scan(&hash, &response)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return r, false, nil
+	case err != nil:
+		return r, false, err
+	case hash != requestHash:
+		return r, false, assent.Errorf(assent.ECONFLICT,
+			"this Idempotency-Key was used for a different request within the last 24 hours")
+	}
+	if err := json.Unmarshal([]byte(response), &r); err != nil {
+		return r, false, err
+	}
+	return r, true, nil
+}
+
 // submissionHash identifies a submission's content, to refuse an
 // Idempotency-Key reused for another request.
 func submissionHash(campaignID string, sub *assent.Submission) string {
@@ -150,21 +180,13 @@ func IPHash(secret, ip string) string {
 func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, w *participationWrite) (writeResult, error) {
 	acct, sub := w.account, &w.sub
 	if sub.IdempotencyKey != "" {
-		var hash, response string
-		err := tx.QueryRowContext(ctx, `SELECT request_hash, response FROM idempotency_keys
-			WHERE account_id = $1 AND key = $2 AND created_at > $3`,
-			acct.id, sub.IdempotencyKey, micros(w.at.Add(-IdempotencyWindow))).Scan(&hash, &response)
-		switch {
-		case err == nil && hash != w.requestHash:
-			return writeResult{err: assent.Errorf(assent.ECONFLICT,
-				"the Idempotency-Key %q was used for a different request within 24 hours", sub.IdempotencyKey)}, nil
-		case err == nil:
-			var r assent.Receipt
-			if err := json.Unmarshal([]byte(response), &r); err != nil {
-				return writeResult{}, err
-			}
-			return writeResult{receipt: r, replayed: true}, nil
-		case !errors.Is(err, sql.ErrNoRows):
+		// Checked again here, in the writer: two retries may have raced past
+		// the check in Participate.
+		r, found, err := lookupIdempotent(ctx, tx, acct.id, sub.IdempotencyKey, w.requestHash, w.at)
+		if found || assent.ErrorCode(err) == assent.ECONFLICT {
+			return writeResult{receipt: r, replayed: found, err: err}, nil
+		}
+		if err != nil {
 			return writeResult{}, err
 		}
 	}
