@@ -142,4 +142,16 @@ type Participation struct {
 	UserAgent      string    `json:"user_agent"`
 	UTM            UTM       `json:"utm"`
 	Source         string    `json:"source"`
+	// Form is what the form showed, in order, and how it was answered; set
+	// in proofs.
+	Form []FormAnswer `json:"form,omitempty"`
+}
+
+// FormAnswer is one opt-in of a submitted form: the version shown, its
+// place on the form, and the answer (nil for an optional radio left blank).
+type FormAnswer struct {
+	OptinID      string `json:"optin_id"`
+	OptinVersion int    `json:"optin_version"`
+	Position     int    `json:"position"`
+	Response     *bool  `json:"response"`
 }

@@ -260,6 +260,11 @@ func TestProofHasTheTextShown(t *testing.T) {
 			t.Errorf("ip hash: got %q, want a keyed hash", e.IPHash)
 		}
 	}
+	form := pr.Participations[0].Form
+	if len(form) != 4 || form[0].OptinID != f.newsletter.ID || form[0].OptinVersion != 1 || form[3].Position != 3 ||
+		form[2].Response != nil || *form[0].Response != true {
+		t.Errorf("the form in the proof: got %+v, want the four opt-ins in order, version 1, partners unanswered", form)
+	}
 	if len(pr.Events) != 4 || pr.Events[0].CampaignName != "Contest" {
 		t.Errorf("events: got %d (campaign %q), want 4 of Contest", len(pr.Events), pr.Events[0].CampaignName)
 	}

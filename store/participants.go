@@ -138,7 +138,39 @@ func (s *Store) participationsOf(ctx context.Context, accountID, participantID s
 		p.CreatedAt = fromMicros(created)
 		out = append(out, p)
 	}
-	return out, wrap("participations", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap("participations", err)
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].Form, err = s.formAnswers(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// formAnswers returns what a participation's form showed and the answers.
+func (s *Store) formAnswers(ctx context.Context, participationID string) ([]assent.FormAnswer, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT optin_id, optin_version, position, response FROM participation_answers
+		WHERE participation_id = $1 ORDER BY position`, participationID)
+	if err != nil {
+		return nil, wrap("form answers", err)
+	}
+	defer rows.Close()
+	var out []assent.FormAnswer
+	for rows.Next() {
+		var a assent.FormAnswer
+		var response sql.NullBool
+		if err := rows.Scan(&a.OptinID, &a.OptinVersion, &a.Position, &response); err != nil {
+			return nil, wrap("form answers", err)
+		}
+		if response.Valid {
+			a.Response = &response.Bool
+		}
+		out = append(out, a)
+	}
+	return out, wrap("form answers", rows.Err())
 }
 
 func (s *Store) confirmationsOf(ctx context.Context, participantID string) ([]assent.Confirmation, error) {
