@@ -165,3 +165,18 @@ func (e *Engine) AsOf(accountID string) time.Time {
 	}
 	return time.Time{}
 }
+
+// Adopt replaces the statistics of an account with those counted in from,
+// for a rebuild that was counted aside while reports kept being answered.
+func (e *Engine) Adopt(accountID string, from *Engine) {
+	from.mu.RLock()
+	a := from.accounts[accountID]
+	from.mu.RUnlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a == nil {
+		delete(e.accounts, accountID)
+		return
+	}
+	e.accounts[accountID] = a
+}

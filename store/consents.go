@@ -133,6 +133,7 @@ func (s *Store) confirmation(ctx context.Context, q querier, token string) (Conf
 // ECONFLICT, an unknown one ENOTFOUND.
 func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, error) {
 	var info ConfirmationInfo
+	var recount func()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var id string
 		var optinIDs []string
@@ -147,44 +148,84 @@ func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, er
 			return assent.Errorf(assent.ECONFLICT, "this confirmation link has expired")
 		}
 		now := s.now()
-		if err := s.appendConfirmationEvents(ctx, tx, info.AccountID, info.ParticipantID, id, optinIDs,
-			assent.EventConfirmed, assent.SourceConfirmation, now); err != nil {
+		changed, err := s.appendConfirmationEvents(ctx, tx, info.AccountID, info.ParticipantID, id, optinIDs,
+			assent.EventConfirmed, assent.SourceConfirmation, now)
+		if err != nil {
 			return err
 		}
 		info.Confirmed = true
-		_, err = tx.ExecContext(ctx, `UPDATE confirmations SET confirmed_at = $1 WHERE id = $2`, micros(now), id)
+		if _, err = tx.ExecContext(ctx, `UPDATE confirmations SET confirmed_at = $1 WHERE id = $2`, micros(now), id); err != nil {
+			return err
+		}
+		recount, err = s.confirmAnswers(ctx, tx, id, changed)
 		return err
 	})
+	if err == nil && recount != nil {
+		recount()
+	}
 	return info, wrap("confirm", err)
 }
 
+// confirmAnswers marks the answers of a confirmation's participation that
+// its opt-ins confirmed, and returns the change to apply to the statistics
+// once the transaction commits.
+func (s *Store) confirmAnswers(ctx context.Context, tx *sql.Tx, confirmationID string, optinIDs []string) (func(), error) {
+	if len(optinIDs) == 0 {
+		return nil, nil
+	}
+	var participationID string
+	if err := tx.QueryRowContext(ctx, `SELECT participation_id FROM confirmations WHERE id = $1`, confirmationID).
+		Scan(&participationID); err != nil {
+		return nil, err
+	}
+	accountID, before, err := s.participationFact(ctx, tx, participationID)
+	if err != nil {
+		return nil, err
+	}
+	confirmed := before.Confirmed
+	for _, oid := range optinIDs {
+		for i, f := range before.Form {
+			if f == oid && before.Accepted&(1<<i) != 0 {
+				confirmed |= 1 << i
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE participation_answers SET confirmed = TRUE
+			WHERE participation_id = $1 AND optin_id = $2 AND response = TRUE`, participationID, oid); err != nil {
+			return nil, err
+		}
+	}
+	return func() { s.Stats.SetConfirmed(accountID, before, confirmed) }, nil
+}
+
 // appendConfirmationEvents records an event of type t for each of the
-// opt-ins that is still pending for the participant.
+// opt-ins that is still pending for the participant, and returns those.
 func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, accountID, participantID, confirmationID string,
-	optinIDs []string, t assent.EventType, source string, now time.Time) error {
+	optinIDs []string, t assent.EventType, source string, now time.Time) ([]string, error) {
 	l := s.newLedger(tx)
+	var changed []string
 	for _, oid := range optinIDs {
 		current, err := consentState(ctx, tx, participantID, oid)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if current != assent.StatePending {
 			continue // withdrawn meanwhile, or given by a later participation
 		}
 		var version int
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM optins WHERE id = $1`, oid).Scan(&version); err != nil {
-			return err
+			return nil, err
 		}
 		e := &assent.ConsentEvent{AccountID: accountID, ParticipantID: participantID, OptinID: oid, OptinVersion: version,
 			Type: t, ConfirmationID: confirmationID, Source: source, CreatedAt: now}
 		if err := l.append(ctx, e); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := l.setConsent(ctx, e, current); err != nil {
-			return err
+			return nil, err
 		}
+		changed = append(changed, oid)
 	}
-	return l.flush(ctx)
+	return changed, l.flush(ctx)
 }
 
 // ExpireConfirmations expires every confirmation whose time ran out by
@@ -216,7 +257,7 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, d := range list {
-				if err := s.appendConfirmationEvents(ctx, tx, d.account, d.participant, d.id, strings.Fields(d.optins),
+				if _, err := s.appendConfirmationEvents(ctx, tx, d.account, d.participant, d.id, strings.Fields(d.optins),
 					assent.EventExpired, assent.SourceExpiry, now); err != nil {
 					return err
 				}

@@ -27,6 +27,20 @@ type writeRequest struct {
 	ctx context.Context
 	w   *participationWrite
 	res chan writeResult
+	// fn, when set, is work to run between two batches instead of a write.
+	fn func()
+}
+
+// between runs fn in the writer's goroutine, between two batches: no write
+// is in flight while it runs. It returns once fn has.
+func (wr *writer) between(fn func()) {
+	req := &writeRequest{fn: fn, res: make(chan writeResult, 1)}
+	select {
+	case wr.ch <- req:
+		<-req.res
+	case <-wr.quit:
+		fn() // closing: no more writes either
+	}
 }
 
 func newWriter(s *Store) *writer {
@@ -66,13 +80,20 @@ func (wr *writer) loop() {
 		case req := <-wr.ch:
 			batch := []*writeRequest{req}
 		drain:
-			for len(batch) < maxBatch {
+			for len(batch) < maxBatch && batch[len(batch)-1].fn == nil {
 				select {
 				case r := <-wr.ch:
 					batch = append(batch, r)
 				default:
 					break drain
 				}
+			}
+			if last := batch[len(batch)-1]; last.fn != nil {
+				batch = batch[:len(batch)-1]
+				wr.write(batch)
+				last.fn()
+				last.res <- writeResult{}
+				continue
 			}
 			wr.write(batch)
 		}
@@ -107,6 +128,11 @@ func (wr *writer) write(batch []*writeRequest) {
 		if err != nil {
 			req.res <- writeResult{err: err}
 			continue
+		}
+		// Counted before the answer goes back: a participation is in every
+		// report as soon as its POST returns.
+		if r := results[i]; r.err == nil && !r.replayed {
+			wr.s.Stats.Add(req.w.account.id, r.fact, req.w.at)
 		}
 		req.res <- results[i]
 	}

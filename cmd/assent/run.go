@@ -130,6 +130,14 @@ func (e env) open(ctx context.Context, dsn string, log *slog.Logger) (*store.Sto
 	if created && log != nil {
 		log.Info("created the account " + assent.DefaultAccountName)
 	}
+	start := time.Now()
+	if err := st.LoadStats(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if log != nil {
+		log.Info("statistics loaded", "duration", time.Since(start))
+	}
 	return st, nil
 }
 
