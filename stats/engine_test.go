@@ -213,7 +213,7 @@ func TestSetConfirmedMovesTheCount(t *testing.T) {
 func TestIntervalBuckets(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		interval Interval
+		interval  Interval
 		day, want string
 	}{
 		{IntervalDay, "2026-11-25", "2026-11-25"},
