@@ -134,5 +134,8 @@ func checkLength(p Problems, field, s string, min, max int) {
 		p.Add(field, "must be at most %d characters", max)
 	case !utf8.ValidString(s):
 		p.Add(field, "must be valid UTF-8")
+	case strings.ContainsRune(s, 0):
+		// PostgreSQL cannot store it, and no reader wants it.
+		p.Add(field, "must not contain the NUL character")
 	}
 }

@@ -25,6 +25,7 @@ const (
 	codeTooLarge         = "too_large"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeRateLimited      = "rate_limited"
+	codeMethodNotAllowed = "method_not_allowed"
 )
 
 func badRequest(message string, fields map[string]string) *httpError {

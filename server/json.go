@@ -36,6 +36,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("the body is empty; send a JSON object", nil)
 	}
+	// Decoding null into a struct succeeds and sets nothing, which would
+	// make a PATCH of null a silent no-op; it is not an object, so refuse it.
+	if string(bytes.TrimSpace(body)) == "null" {
+		return badRequest("the body must be a JSON object, not null", nil)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/assentdev/assent"
@@ -56,6 +59,13 @@ func newTestEnv(t *testing.T) *testEnv {
 	return e
 }
 
+// in returns a copy of e that reports to t, for use inside subtests.
+func (e *testEnv) in(t *testing.T) *testEnv {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // response is an answer of the API, its body decoded when it is JSON.
 type response struct {
 	status int
@@ -94,29 +104,51 @@ func (r response) data() []any {
 // as JSON: a string or []byte is sent as is, anything else is marshalled.
 func (e *testEnv) call(key, method, path string, body any) response {
 	e.t.Helper()
-	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
+		return e.send(key, method, path, "", nil)
 	case string:
-		rd = bytes.NewReader([]byte(b))
+		raw = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		rd = bytes.NewReader(buf)
+		raw = buf
+	}
+	return e.send(key, method, path, "application/json", raw)
+}
+
+// send sends body as is, with the given Content-Type (none when empty) and
+// key as bearer token (none when empty).
+func (e *testEnv) send(key, method, path, contentType string, body []byte) response {
+	e.t.Helper()
+	header := http.Header{}
+	if contentType != "" {
+		header.Set("Content-Type", contentType)
+	}
+	if key != "" {
+		header.Set("Authorization", "Bearer "+key)
+	}
+	return e.do(method, path, header, body)
+}
+
+// do sends a request with exactly the given headers and body (none when nil).
+func (e *testEnv) do(method, path string, header http.Header, body []byte) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, e.url+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -149,6 +181,84 @@ func (e *testEnv) must(want int, r response) response {
 		e.t.Fatalf("got status %d, want %d: %s", r.status, want, r.raw)
 	}
 	return r
+}
+
+// errorMessage returns error.message of an error answer.
+func (r response) errorMessage() string {
+	e, _ := r.body["error"].(map[string]any)
+	m, _ := e["message"].(string)
+	return m
+}
+
+// strs returns the array of strings under key.
+func (r response) strs(key string) []string {
+	return toStrings(r.body[key])
+}
+
+// toStrings converts a decoded JSON array of strings; nil stays nil.
+func toStrings(v any) []string {
+	a, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(a))
+	for i, x := range a {
+		out[i], _ = x.(string)
+	}
+	return out
+}
+
+// ids returns the "id" of every item of a list answer, in order.
+func (r response) ids() []string {
+	var out []string
+	for _, item := range r.data() {
+		m, _ := item.(map[string]any)
+		id, _ := m["id"].(string)
+		out = append(out, id)
+	}
+	return out
+}
+
+// get reads path as acme's admin and fails the test unless it answers 200.
+func (e *testEnv) get(path string) response {
+	e.t.Helper()
+	return e.must(200, e.admin("GET", path, nil))
+}
+
+// snapshot returns what acme's admin reads at each path (its status and
+// raw body), so that unchanged can check later that a refused write
+// changed nothing.
+func (e *testEnv) snapshot(paths ...string) map[string]string {
+	e.t.Helper()
+	out := map[string]string{}
+	for _, p := range paths {
+		r := e.admin("GET", p, nil)
+		out[p] = fmt.Sprintf("%d %s", r.status, r.raw)
+	}
+	return out
+}
+
+// unchanged fails the test when a path of before reads differently now.
+func (e *testEnv) unchanged(before map[string]string) {
+	e.t.Helper()
+	after := e.snapshot(slices.Sorted(maps.Keys(before))...)
+	for p, was := range before {
+		if after[p] != was {
+			e.t.Errorf("GET %s changed:\ngot  %s\nwant %s", p, after[p], was)
+		}
+	}
+}
+
+// campaign creates a campaign of acme in language with the given opt-ins
+// and returns its id.
+func (e *testEnv) campaign(language string, optins ...string) string {
+	e.t.Helper()
+	if optins == nil {
+		optins = []string{}
+	}
+	r := e.must(201, e.admin("POST", "/api/v1/campaigns", map[string]any{
+		"name": "Campaign", "language": language, "optins": optins}))
+	return r.str("id")
 }
 
 // subcategory creates a custom subcategory of acme and returns its id.

@@ -44,6 +44,9 @@ func (s *Store) Campaign(ctx context.Context, accountID, id string) (assent.Camp
 }
 
 func (s *Store) campaign(ctx context.Context, q querier, accountID, id string) (assent.Campaign, error) {
+	if !storable(id) {
+		return assent.Campaign{}, assent.NotFound("campaign")
+	}
 	out, err := s.queryCampaigns(ctx, q, `SELECT `+campaignColumns+` FROM campaigns WHERE account_id = $1 AND id = $2`,
 		accountID, id)
 	if err != nil {
@@ -118,6 +121,7 @@ func (s *Store) CreateCampaign(ctx context.Context, accountID string, c assent.C
 	if c.Optins == nil {
 		c.Optins = []string{}
 	}
+	c.StartsAt, c.EndsAt = atMicros(c.StartsAt), atMicros(c.EndsAt)
 	c.Normalize()
 	if err := c.Validate(); err != nil {
 		return c, err
@@ -160,6 +164,7 @@ func (s *Store) UpdateCampaign(ctx context.Context, accountID, id string, change
 		if c.Optins == nil {
 			c.Optins = []string{}
 		}
+		c.StartsAt, c.EndsAt = atMicros(c.StartsAt), atMicros(c.EndsAt)
 		c.Normalize()
 		if err := c.Validate(); err != nil {
 			return err
@@ -191,6 +196,9 @@ func (s *Store) checkForm(ctx context.Context, tx *sql.Tx, c *assent.Campaign, a
 	}
 	args := []any{c.AccountID}
 	for _, id := range c.Optins {
+		if !storable(id) {
+			id = "" // matches no row, so it is reported as unknown below
+		}
 		args = append(args, id)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, name, language, status FROM optins

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -39,4 +40,12 @@ func isUniqueViolation(err error) bool {
 		return pgErr.Code == "23505"
 	}
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// storable reports whether s can be a text parameter on both engines:
+// PostgreSQL refuses NUL characters and invalid UTF-8 where SQLite takes
+// them. Ids and cursors come from URLs and can hold anything, so lookups
+// check them first and answer "not found" for what no row can hold.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -68,6 +68,9 @@ func (s *Store) Optin(ctx context.Context, accountID, id string) (assent.Optin, 
 }
 
 func (s *Store) optin(ctx context.Context, q querier, accountID, id string) (assent.Optin, error) {
+	if !storable(id) {
+		return assent.Optin{}, assent.NotFound("opt-in")
+	}
 	out, err := s.queryOptins(ctx, q, `SELECT `+optinColumns+` FROM optins o WHERE o.account_id = $1 AND o.id = $2`, accountID, id)
 	if err != nil {
 		return assent.Optin{}, err

@@ -33,7 +33,7 @@ func (p Page) after() (string, int, error) {
 		return "", limit, nil
 	}
 	id, err := base64.RawURLEncoding.DecodeString(p.Cursor)
-	if err != nil || len(id) == 0 {
+	if err != nil || len(id) == 0 || !storable(string(id)) {
 		return "", 0, &assent.Error{Code: assent.EINVALID, Message: "invalid page",
 			Fields: map[string]string{"cursor": "is not a cursor this API returned"}}
 	}

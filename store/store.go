@@ -169,6 +169,16 @@ func nullMicros(t *time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
 }
 
+// atMicros truncates t to the precision the database keeps, so that what a
+// write answers is what later reads return.
+func atMicros(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC().Truncate(time.Microsecond)
+	return &v
+}
+
 func fromNullMicros(v sql.NullInt64) *time.Time {
 	if !v.Valid {
 		return nil

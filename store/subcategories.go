@@ -62,6 +62,9 @@ func (s *Store) Subcategory(ctx context.Context, accountID, id string) (assent.S
 }
 
 func (s *Store) subcategory(ctx context.Context, q querier, accountID, id string) (assent.Subcategory, error) {
+	if !storable(id) {
+		return assent.Subcategory{}, assent.NotFound("subcategory")
+	}
 	sc, err := scanSubcategory(q.QueryRowContext(ctx, `SELECT `+subcategoryColumns+` FROM subcategories
 		WHERE account_id = $1 AND id = $2`, accountID, id))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -104,6 +104,9 @@ func (s *Store) APIKeys(ctx context.Context, accountID string, page Page) ([]ass
 
 // DeleteAPIKey revokes a key of the account; ENOTFOUND if it has no such key.
 func (s *Store) DeleteAPIKey(ctx context.Context, accountID, id string) error {
+	if !storable(id) {
+		return assent.NotFound("API key")
+	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND id = $2`, accountID, id)
 	if err != nil {
 		return wrap("delete api key", err)
