@@ -37,6 +37,11 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/campaigns/{id}", assent.ReadContent, s.apiCampaignGet)
 	s.api("PATCH /api/v1/campaigns/{id}", assent.ManageCampaigns, s.apiCampaignUpdate)
 	s.api("POST /api/v1/campaigns/{id}/participations", assent.SubmitParticipations, s.apiParticipationCreate)
+	s.api("GET /api/v1/campaigns/{id}/participations", assent.ReadStats, s.apiCampaignParticipations)
+	s.api("GET /api/v1/campaigns/{id}/stats", assent.ReadStats, s.apiCampaignStats)
+	s.api("GET /api/v1/optins/{id}/audience", assent.ReadStats, s.apiOptinAudience)
+	s.api("GET /api/v1/stats/optins", assent.ReadStats, s.apiOptinStats)
+	s.api("GET /api/v1/stats/global", assent.ReadGlobalStats, s.apiGlobalStats)
 
 	s.api("GET /api/v1/participants", assent.ManageParticipants, s.apiParticipantFind)
 	s.api("GET /api/v1/participants/{id}", assent.ManageParticipants, s.apiParticipantGet)

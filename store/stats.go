@@ -126,3 +126,38 @@ func (s *Store) participationFact(ctx context.Context, q querier, participationI
 	}
 	return accountID, p, rows.Err()
 }
+
+// StatsMeta returns what reports name: every opt-in (archived ones too)
+// with its current categorisation, the subcategories and the campaigns.
+func (s *Store) StatsMeta(ctx context.Context, accountID string) (stats.Meta, error) {
+	m := stats.Meta{Optins: map[string]stats.OptinMeta{}, Campaigns: map[string]stats.CampaignMeta{}}
+	optins, err := s.queryOptins(ctx, s.rdb, `SELECT `+optinColumns+` FROM optins o WHERE o.account_id = $1`, accountID)
+	if err != nil {
+		return m, err
+	}
+	for _, o := range optins {
+		m.Optins[o.ID] = stats.OptinMeta{Name: o.Name, Language: o.Language, DoubleOptin: o.DoubleOptin,
+			Subcategories: o.Subcategories, Categories: o.Categories}
+	}
+	subs, err := s.Subcategories(ctx, accountID)
+	if err != nil {
+		return m, err
+	}
+	for _, sc := range subs {
+		m.Subcategories = append(m.Subcategories, stats.SubcategoryMeta{Value: sc.Value, Name: sc.Name, Category: sc.Category})
+	}
+	campaigns, err := s.queryCampaigns(ctx, s.rdb, `SELECT `+campaignColumns+` FROM campaigns WHERE account_id = $1`, accountID)
+	if err != nil {
+		return m, err
+	}
+	for _, c := range campaigns {
+		m.Campaigns[c.ID] = stats.CampaignMeta{Name: c.Name, Language: c.Language, Optins: c.Optins}
+	}
+	return m, nil
+}
+
+// Location returns the time zone of an account.
+func (s *Store) Location(ctx context.Context, accountID string) (*time.Location, error) {
+	a, err := s.accountInfo(ctx, s.rdb, accountID)
+	return a.location, wrap("location", err)
+}
