@@ -19,6 +19,7 @@ var (
 	rolesAdmin     = []assent.Role{assent.RoleAdmin}
 	rolesMarketing = []assent.Role{assent.RoleAdmin, assent.RoleMarketer}
 	rolesEditing   = []assent.Role{assent.RoleAdmin, assent.RoleMarketer, assent.RoleEditor}
+	rolesSubmit    = []assent.Role{assent.RoleAdmin, assent.RoleMarketer, assent.RoleEditor, assent.RoleCollector}
 	routeAllowed   = map[string][]assent.Role{
 		"GET /api/v1/openapi.json": rolesAll,
 
@@ -45,6 +46,19 @@ var (
 		"POST /api/v1/campaigns":            rolesEditing,
 		"GET /api/v1/campaigns/{id}":        rolesReading,
 		"PATCH /api/v1/campaigns/{id}":      rolesEditing,
+
+		"POST /api/v1/campaigns/{id}/participations": rolesSubmit,
+		"GET /api/v1/campaigns/{id}/participations":  rolesReading,
+		"GET /api/v1/campaigns/{id}/stats":           rolesReading,
+		"GET /api/v1/optins/{id}/audience":           rolesReading,
+		"GET /api/v1/stats/optins":                   rolesReading,
+		"GET /api/v1/stats/global":                   rolesMarketing,
+		"GET /api/v1/participants":                   rolesMarketing,
+		"GET /api/v1/participants/{id}":              rolesMarketing,
+		"GET /api/v1/participants/{id}/proof":        rolesMarketing,
+		"POST /api/v1/participants/{id}/withdrawals": rolesMarketing,
+		"DELETE /api/v1/participants/{id}":           rolesAdmin,
+		"GET /api/v1/ledger/verify":                  rolesAdmin,
 	}
 )
 
@@ -114,11 +128,14 @@ func TestForbiddenChangesNothing(t *testing.T) {
 	unusedOptin := e.optin("en", "legal")
 	campaign := e.campaign("en", optin)
 	key := e.must(201, e.admin("POST", "/api/v1/apikeys", map[string]any{"name": "victim", "role": "observer"}))
+	participant := e.must(201, e.admin("POST", "/api/v1/campaigns/"+campaign+"/participations", map[string]any{
+		"email": "ada@example.com", "answers": map[string]any{optin: true}})).str("participant_id")
 	ids := map[string]string{
 		"/api/v1/apikeys/{id}":       key.str("id"),
 		"/api/v1/subcategories/{id}": sub,
 		"/api/v1/optins/{id}":        optin,
 		"/api/v1/campaigns/{id}":     campaign,
+		"/api/v1/participants/{id}":  participant,
 	}
 	bodies := map[string]any{
 		"PATCH /api/v1/account":            map[string]any{"name": "hijacked", "time_zone": "Asia/Tokyo"},
@@ -130,10 +147,14 @@ func TestForbiddenChangesNothing(t *testing.T) {
 		"PATCH /api/v1/optins/{id}":        map[string]any{"text": "Changed", "status": "archived"},
 		"POST /api/v1/campaigns":           map[string]any{"name": "New", "language": "en"},
 		"PATCH /api/v1/campaigns/{id}":     map[string]any{"name": "Changed", "optins": []string{}, "status": "archived"},
+		"POST /api/v1/campaigns/{id}/participations": map[string]any{"email": "bob@example.com",
+			"answers": map[string]any{optin: true}},
+		"POST /api/v1/participants/{id}/withdrawals": map[string]any{"all": true},
 	}
 	before := e.snapshot("/api/v1/account", "/api/v1/users", "/api/v1/apikeys", "/api/v1/subcategories",
 		"/api/v1/subcategories/"+sub, "/api/v1/subcategories/"+unusedSub, "/api/v1/optins", "/api/v1/optins/"+optin,
-		"/api/v1/optins/"+optin+"/versions", "/api/v1/optins/"+unusedOptin, "/api/v1/campaigns", "/api/v1/campaigns/"+campaign)
+		"/api/v1/optins/"+optin+"/versions", "/api/v1/optins/"+unusedOptin, "/api/v1/campaigns", "/api/v1/campaigns/"+campaign,
+		"/api/v1/participants/"+participant+"/proof", "/api/v1/campaigns/"+campaign+"/participations")
 	for pattern, allowed := range routeAllowed {
 		method, _ := routeRequest(pattern, "")
 		if method == "GET" {
@@ -146,8 +167,9 @@ func TestForbiddenChangesNothing(t *testing.T) {
 			t.Run(pattern+" as "+string(role), func(t *testing.T) {
 				e := e.in(t)
 				id := ""
+				_, route := routeRequest(pattern, "{id}")
 				for prefix, v := range ids {
-					if strings.HasSuffix(pattern, prefix) {
+					if strings.HasPrefix(route, prefix) {
 						id = v
 					}
 				}

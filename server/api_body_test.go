@@ -401,7 +401,10 @@ func TestIDsThatNoRowCanHold(t *testing.T) {
 				e := e.in(t)
 				method, path := routeRequest(pattern, id)
 				var body any
-				if method == "PATCH" {
+				switch {
+				case strings.HasSuffix(pattern, "/withdrawals"):
+					body = map[string]any{"all": true}
+				case method == "PATCH" || method == "POST":
 					body = map[string]any{}
 				}
 				r := e.admin(method, path, body)

@@ -14,6 +14,9 @@ import (
 
 func (s *Store) participant(ctx context.Context, q querier, accountID, id string) (assent.Participant, error) {
 	var p assent.Participant
+	if !storable(id) {
+		return p, assent.NotFound("participant")
+	}
 	var email, first, last sql.NullString
 	var created int64
 	var erased sql.NullInt64
@@ -58,6 +61,9 @@ func (s *Store) Participant(ctx context.Context, accountID, id string) (assent.P
 // (normalised here), or ENOTFOUND; erased participants cannot be found.
 func (s *Store) ParticipantByEmail(ctx context.Context, accountID, email string) (assent.Participant, error) {
 	var id string
+	if !storable(email) {
+		return assent.Participant{}, assent.NotFound("participant")
+	}
 	err := s.rdb.QueryRowContext(ctx, `SELECT id FROM participants WHERE account_id = $1 AND email = $2`,
 		accountID, assent.NormalizeEmail(email)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -214,7 +220,7 @@ func preferencesMAC(secret, participantID string) string {
 func (s *Store) ParticipantByPreferencesToken(ctx context.Context, token string) (assent.Participant, error) {
 	invalid := assent.Errorf(assent.ENOTFOUND, "this preferences link is not valid")
 	id, mac, ok := strings.Cut(token, ".")
-	if !ok || id == "" {
+	if !ok || id == "" || !storable(id) {
 		return assent.Participant{}, invalid
 	}
 	var accountID, secret string
