@@ -49,4 +49,14 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/participants/{id}/withdrawals", assent.ManageParticipants, s.apiParticipantWithdraw)
 	s.api("DELETE /api/v1/participants/{id}", assent.EraseParticipants, s.apiParticipantErase)
 	s.api("GET /api/v1/ledger/verify", assent.ManageAccount, s.apiLedgerVerify)
+
+	s.api("GET /api/v1/webhooks", assent.ManageWebhooks, s.apiWebhookList)
+	s.api("POST /api/v1/webhooks", assent.ManageWebhooks, s.apiWebhookCreate)
+	s.api("GET /api/v1/webhooks/{id}", assent.ManageWebhooks, s.apiWebhookGet)
+	s.api("PATCH /api/v1/webhooks/{id}", assent.ManageWebhooks, s.apiWebhookUpdate)
+	s.api("DELETE /api/v1/webhooks/{id}", assent.ManageWebhooks, s.apiWebhookDelete)
+	s.api("POST /api/v1/webhooks/{id}/rotate-secret", assent.ManageWebhooks, s.apiWebhookRotateSecret)
+	s.api("GET /api/v1/webhooks/{id}/deliveries", assent.ManageWebhooks, s.apiWebhookDeliveries)
+	s.api("POST /api/v1/webhooks/{id}/test", assent.ManageWebhooks, s.apiWebhookTest)
+	s.api("POST /api/v1/events/{id}/replay", assent.ManageWebhooks, s.apiEventReplay)
 }

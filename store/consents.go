@@ -15,7 +15,10 @@ import (
 // withdrawn event for each; source says who did it (api, preferences).
 // It returns the participant with the new states. An opt-in that is not the
 // account's is EINVALID; one that is not given or pending is left as is.
+// The withdrawals that happened are announced in one consent.withdrawn
+// webhook event, written in the same transaction.
 func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, optinIDs []string, all bool, source string) (assent.Participant, error) {
+	var ob *outbox
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.participant(ctx, tx, accountID, participantID); err != nil {
 			return err
@@ -57,7 +60,9 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 			}
 		}
 		l := s.newLedger(tx)
+		ob = s.newOutbox(tx)
 		now := s.now()
+		var withdrawn []string
 		for _, id := range targets {
 			c, ok := current[id]
 			if !ok || (c.state != assent.StateGiven && c.state != assent.StatePending) {
@@ -71,12 +76,18 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 			if _, err := l.setConsent(ctx, e, c.state); err != nil {
 				return err
 			}
+			withdrawn = append(withdrawn, id)
+		}
+		if err := ob.consentChanged(ctx, assent.WebhookConsentWithdrawn, accountID, participantID, withdrawn,
+			assent.StateWithdrawn, source, "", now); err != nil {
+			return err
 		}
 		return l.flush(ctx)
 	})
 	if err != nil {
 		return assent.Participant{}, wrap("withdraw", err)
 	}
+	ob.notify()
 	return s.Participant(ctx, accountID, participantID)
 }
 
@@ -134,6 +145,7 @@ func (s *Store) confirmation(ctx context.Context, q querier, token string) (Conf
 func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, error) {
 	var info ConfirmationInfo
 	var recount func()
+	var ob *outbox
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var id string
 		var optinIDs []string
@@ -148,7 +160,8 @@ func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, er
 			return assent.Errorf(assent.ECONFLICT, "this confirmation link has expired")
 		}
 		now := s.now()
-		changed, err := s.appendConfirmationEvents(ctx, tx, info.AccountID, info.ParticipantID, id, optinIDs,
+		ob = s.newOutbox(tx)
+		changed, err := s.appendConfirmationEvents(ctx, tx, ob, info.AccountID, info.ParticipantID, id, optinIDs,
 			assent.EventConfirmed, assent.SourceConfirmation, now)
 		if err != nil {
 			return err
@@ -162,6 +175,9 @@ func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, er
 	})
 	if err == nil && recount != nil {
 		recount()
+	}
+	if err == nil {
+		ob.notify()
 	}
 	return info, wrap("confirm", err)
 }
@@ -197,9 +213,10 @@ func (s *Store) confirmAnswers(ctx context.Context, tx *sql.Tx, confirmationID s
 	return func() { s.Stats.SetConfirmed(accountID, before, confirmed) }, nil
 }
 
-// appendConfirmationEvents records an event of type t for each of the
-// opt-ins that is still pending for the participant, and returns those.
-func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, accountID, participantID, confirmationID string,
+// appendConfirmationEvents records an event of type t (confirmed or
+// expired) for each of the opt-ins that is still pending for the
+// participant, announces them in one webhook event in ob, and returns them.
+func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, ob *outbox, accountID, participantID, confirmationID string,
 	optinIDs []string, t assent.EventType, source string, now time.Time) ([]string, error) {
 	l := s.newLedger(tx)
 	var changed []string
@@ -225,6 +242,13 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, accoun
 		}
 		changed = append(changed, oid)
 	}
+	typ, state := assent.WebhookConsentConfirmed, assent.StateGiven
+	if t == assent.EventExpired {
+		typ, state = assent.WebhookConsentExpired, assent.StateExpired
+	}
+	if err := ob.consentChanged(ctx, typ, accountID, participantID, changed, state, source, confirmationID, now); err != nil {
+		return nil, err
+	}
 	return changed, l.flush(ctx)
 }
 
@@ -236,7 +260,9 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 	for {
 		now := s.now()
 		n := 0
+		var ob *outbox
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			ob = s.newOutbox(tx)
 			rows, err := tx.QueryContext(ctx, `SELECT id, account_id, participant_id, optin_ids FROM confirmations
 				WHERE expires_at <= $1 AND confirmed_at IS NULL AND expired_at IS NULL ORDER BY account_id, id LIMIT 200`, micros(now))
 			if err != nil {
@@ -257,7 +283,7 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, d := range list {
-				if _, err := s.appendConfirmationEvents(ctx, tx, d.account, d.participant, d.id, strings.Fields(d.optins),
+				if _, err := s.appendConfirmationEvents(ctx, tx, ob, d.account, d.participant, d.id, strings.Fields(d.optins),
 					assent.EventExpired, assent.SourceExpiry, now); err != nil {
 					return err
 				}
@@ -271,6 +297,7 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, wrap("expire confirmations", err)
 		}
+		ob.notify()
 		total += n
 		if n < 200 {
 			return total, nil

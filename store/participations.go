@@ -148,9 +148,10 @@ func IPHash(secret, ip string) string {
 	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
-// recordParticipation writes one participation in tx. Its receipt is final
-// only once tx commits.
-func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, w *participationWrite) (writeResult, error) {
+// recordParticipation writes one participation in tx, with its
+// participation.created webhook event in ob. Its receipt is final only
+// once tx commits.
+func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, ob *outbox, w *participationWrite) (writeResult, error) {
 	acct, sub := w.account, &w.sub
 	if sub.IdempotencyKey != "" {
 		var hash, response string
@@ -175,8 +176,9 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 	// The participant: found by email, or created with the next number.
 	r := assent.Receipt{ID: assent.NewID("par_"), CreatedAt: w.at, Optins: []assent.ReceiptAnswer{}}
 	var seq int64
-	err := tx.QueryRowContext(ctx, `SELECT id, seq FROM participants WHERE account_id = $1 AND email = $2`,
-		acct.id, sub.Email).Scan(&r.ParticipantID, &seq)
+	var storedFirst, storedLast sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT id, seq, first_name, last_name FROM participants WHERE account_id = $1 AND email = $2`,
+		acct.id, sub.Email).Scan(&r.ParticipantID, &seq, &storedFirst, &storedLast)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		r.ParticipantID, r.NewParticipant = assent.NewID("ptc_"), true
@@ -258,6 +260,17 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 		if err := s.requestConfirmation(ctx, tx, w, r, pending); err != nil {
 			return writeResult{}, err
 		}
+	}
+	// The names the participant has now: the latest given win.
+	firstName, lastName := sub.FirstName, sub.LastName
+	if firstName == "" {
+		firstName = storedFirst.String
+	}
+	if lastName == "" {
+		lastName = storedLast.String
+	}
+	if err := ob.participationCreated(ctx, w, &r, ipHash, firstName, lastName); err != nil {
+		return writeResult{}, err
 	}
 	if sub.IdempotencyKey != "" {
 		body, _ := json.Marshal(r)

@@ -141,10 +141,12 @@ func (wr *writer) write(batch []*writeRequest) {
 func (wr *writer) commit(batch []*writeRequest) ([]writeResult, error) {
 	results := make([]writeResult, len(batch))
 	ctx := context.Background()
+	var ob *outbox
 	err := wr.s.tx(ctx, func(tx *sql.Tx) error {
 		l := wr.s.newLedger(tx)
+		ob = wr.s.newOutbox(tx) // one read of each account's webhook endpoints per batch
 		for i, req := range batch {
-			r, err := wr.s.recordParticipation(ctx, tx, l, req.w)
+			r, err := wr.s.recordParticipation(ctx, tx, l, ob, req.w)
 			if err != nil {
 				return err
 			}
@@ -152,6 +154,9 @@ func (wr *writer) commit(batch []*writeRequest) ([]writeResult, error) {
 		}
 		return l.flush(ctx)
 	})
+	if err == nil {
+		ob.notify()
+	}
 	return results, err
 }
 

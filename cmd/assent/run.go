@@ -21,6 +21,7 @@ import (
 	"github.com/assentdev/assent/mailer"
 	"github.com/assentdev/assent/server"
 	"github.com/assentdev/assent/store"
+	"github.com/assentdev/assent/webhook"
 )
 
 const usage = `assent: opt-in and consent management
@@ -182,6 +183,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if *baseURL == "" {
 		*baseURL = defaultBaseURL(ln.Addr().(*net.TCPAddr))
 	}
+	st.BaseURL = *baseURL // webhook payloads link to the preferences page
 	srv := &http.Server{
 		Handler:           server.New(st, log, server.Config{BaseURL: *baseURL, TrustProxy: *trustProxy}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -204,6 +206,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 			Password: *smtpPassword, BaseURL: *baseURL}).Run(bgCtx)
 	})
 	background.Go(func() { expireConfirmations(bgCtx, st, log) })
+	// Stopping the dispatcher lets calls in flight finish (or time out)
+	// and records them; a delivery it could not finish is due again.
+	background.Go(func() { webhook.New(st, log).Run(bgCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
