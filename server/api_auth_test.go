@@ -48,12 +48,27 @@ var (
 		"PATCH /api/v1/campaigns/{id}":      rolesEditing,
 
 		"POST /api/v1/campaigns/{id}/participations": rolesSubmit,
+		"GET /api/v1/campaigns/{id}/participations":  rolesReading,
+		"GET /api/v1/campaigns/{id}/stats":           rolesReading,
+		"GET /api/v1/optins/{id}/audience":           rolesReading,
+		"GET /api/v1/stats/optins":                   rolesReading,
+		"GET /api/v1/stats/global":                   rolesMarketing,
 		"GET /api/v1/participants":                   rolesMarketing,
 		"GET /api/v1/participants/{id}":              rolesMarketing,
 		"GET /api/v1/participants/{id}/proof":        rolesMarketing,
 		"POST /api/v1/participants/{id}/withdrawals": rolesMarketing,
 		"DELETE /api/v1/participants/{id}":           rolesAdmin,
 		"GET /api/v1/ledger/verify":                  rolesAdmin,
+
+		"GET /api/v1/webhooks":                     rolesAdmin,
+		"POST /api/v1/webhooks":                    rolesAdmin,
+		"GET /api/v1/webhooks/{id}":                rolesAdmin,
+		"PATCH /api/v1/webhooks/{id}":              rolesAdmin,
+		"DELETE /api/v1/webhooks/{id}":             rolesAdmin,
+		"POST /api/v1/webhooks/{id}/rotate-secret": rolesAdmin,
+		"GET /api/v1/webhooks/{id}/deliveries":     rolesAdmin,
+		"POST /api/v1/webhooks/{id}/test":          rolesAdmin,
+		"POST /api/v1/events/{id}/replay":          rolesAdmin,
 	}
 )
 
@@ -84,7 +99,7 @@ func TestRoles(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	before := e.snapshot("/api/v1/account", "/api/v1/users", "/api/v1/apikeys", "/api/v1/subcategories",
-		"/api/v1/optins", "/api/v1/campaigns")
+		"/api/v1/optins", "/api/v1/campaigns", "/api/v1/webhooks")
 	for pattern, allowed := range routeAllowed {
 		for _, role := range assent.Roles {
 			t.Run(pattern+" as "+string(role), func(t *testing.T) {
@@ -123,6 +138,9 @@ func TestForbiddenChangesNothing(t *testing.T) {
 	unusedOptin := e.optin("en", "legal")
 	campaign := e.campaign("en", optin)
 	key := e.must(201, e.admin("POST", "/api/v1/apikeys", map[string]any{"name": "victim", "role": "observer"}))
+	hook := e.must(201, e.admin("POST", "/api/v1/webhooks", map[string]any{"url": "https://example.com/hook",
+		"events": []string{"participation.created"}})).str("id")
+	event := e.must(202, e.admin("POST", "/api/v1/webhooks/"+hook+"/test", nil)).str("event_id")
 	participant := e.must(201, e.admin("POST", "/api/v1/campaigns/"+campaign+"/participations", map[string]any{
 		"email": "ada@example.com", "answers": map[string]any{optin: true}})).str("participant_id")
 	ids := map[string]string{
@@ -131,6 +149,8 @@ func TestForbiddenChangesNothing(t *testing.T) {
 		"/api/v1/optins/{id}":        optin,
 		"/api/v1/campaigns/{id}":     campaign,
 		"/api/v1/participants/{id}":  participant,
+		"/api/v1/webhooks/{id}":      hook,
+		"/api/v1/events/{id}":        event,
 	}
 	bodies := map[string]any{
 		"PATCH /api/v1/account":            map[string]any{"name": "hijacked", "time_zone": "Asia/Tokyo"},
@@ -145,11 +165,16 @@ func TestForbiddenChangesNothing(t *testing.T) {
 		"POST /api/v1/campaigns/{id}/participations": map[string]any{"email": "bob@example.com",
 			"answers": map[string]any{optin: true}},
 		"POST /api/v1/participants/{id}/withdrawals": map[string]any{"all": true},
+		"POST /api/v1/webhooks": map[string]any{"url": "https://evil.example/hook",
+			"events": []string{"participation.created"}},
+		"PATCH /api/v1/webhooks/{id}":     map[string]any{"url": "https://evil.example/hook", "enabled": false},
+		"POST /api/v1/events/{id}/replay": map[string]any{"endpoint_id": hook},
 	}
 	before := e.snapshot("/api/v1/account", "/api/v1/users", "/api/v1/apikeys", "/api/v1/subcategories",
 		"/api/v1/subcategories/"+sub, "/api/v1/subcategories/"+unusedSub, "/api/v1/optins", "/api/v1/optins/"+optin,
 		"/api/v1/optins/"+optin+"/versions", "/api/v1/optins/"+unusedOptin, "/api/v1/campaigns", "/api/v1/campaigns/"+campaign,
-		"/api/v1/participants/"+participant+"/proof")
+		"/api/v1/participants/"+participant+"/proof", "/api/v1/campaigns/"+campaign+"/participations",
+		"/api/v1/webhooks", "/api/v1/webhooks/"+hook, "/api/v1/webhooks/"+hook+"/deliveries")
 	for pattern, allowed := range routeAllowed {
 		method, _ := routeRequest(pattern, "")
 		if method == "GET" {

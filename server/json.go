@@ -52,6 +52,15 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// decodeOptional is decode for actions whose body may be left out: no
+// body at all leaves v as it is; a body must be valid, as for decode.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return nil
+	}
+	return decode(w, r, v)
+}
+
 // decodeError explains a json.Decoder error in the user's terms.
 func decodeError(err error) error {
 	var syntax *json.SyntaxError

@@ -37,6 +37,11 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/campaigns/{id}", assent.ReadContent, s.apiCampaignGet)
 	s.api("PATCH /api/v1/campaigns/{id}", assent.ManageCampaigns, s.apiCampaignUpdate)
 	s.api("POST /api/v1/campaigns/{id}/participations", assent.SubmitParticipations, s.apiParticipationCreate)
+	s.api("GET /api/v1/campaigns/{id}/participations", assent.ReadStats, s.apiCampaignParticipations)
+	s.api("GET /api/v1/campaigns/{id}/stats", assent.ReadStats, s.apiCampaignStats)
+	s.api("GET /api/v1/optins/{id}/audience", assent.ReadStats, s.apiOptinAudience)
+	s.api("GET /api/v1/stats/optins", assent.ReadStats, s.apiOptinStats)
+	s.api("GET /api/v1/stats/global", assent.ReadGlobalStats, s.apiGlobalStats)
 
 	s.api("GET /api/v1/participants", assent.ManageParticipants, s.apiParticipantFind)
 	s.api("GET /api/v1/participants/{id}", assent.ManageParticipants, s.apiParticipantGet)
@@ -44,6 +49,16 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/participants/{id}/withdrawals", assent.ManageParticipants, s.apiParticipantWithdraw)
 	s.api("DELETE /api/v1/participants/{id}", assent.EraseParticipants, s.apiParticipantErase)
 	s.api("GET /api/v1/ledger/verify", assent.ManageAccount, s.apiLedgerVerify)
+
+	s.api("GET /api/v1/webhooks", assent.ManageWebhooks, s.apiWebhookList)
+	s.api("POST /api/v1/webhooks", assent.ManageWebhooks, s.apiWebhookCreate)
+	s.api("GET /api/v1/webhooks/{id}", assent.ManageWebhooks, s.apiWebhookGet)
+	s.api("PATCH /api/v1/webhooks/{id}", assent.ManageWebhooks, s.apiWebhookUpdate)
+	s.api("DELETE /api/v1/webhooks/{id}", assent.ManageWebhooks, s.apiWebhookDelete)
+	s.api("POST /api/v1/webhooks/{id}/rotate-secret", assent.ManageWebhooks, s.apiWebhookRotateSecret)
+	s.api("GET /api/v1/webhooks/{id}/deliveries", assent.ManageWebhooks, s.apiWebhookDeliveries)
+	s.api("POST /api/v1/webhooks/{id}/test", assent.ManageWebhooks, s.apiWebhookTest)
+	s.api("POST /api/v1/events/{id}/replay", assent.ManageWebhooks, s.apiEventReplay)
 
 	// Public pages: plain HTML for participants, no sign-in. Every POST is
 	// refused when sent from another site; form submissions are also

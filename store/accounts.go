@@ -111,9 +111,12 @@ func (s *Store) Accounts(ctx context.Context) ([]assent.Account, error) {
 }
 
 // UpdateAccount applies change to the account and stores the result after
-// validating it. change may only alter Name and TimeZone.
+// validating it. change may only alter Name and TimeZone. A new time zone
+// moves the day boundaries of every report, so the statistics are counted
+// again.
 func (s *Store) UpdateAccount(ctx context.Context, id string, change func(*assent.Account)) (assent.Account, error) {
 	var a assent.Account
+	var oldZone string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		a, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
@@ -123,6 +126,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, change func(*assen
 		if err != nil {
 			return err
 		}
+		oldZone = a.TimeZone
 		change(&a)
 		a.Name = strings.TrimSpace(a.Name)
 		if err := assent.ValidateAccount(a.Name, a.TimeZone); err != nil {
@@ -134,6 +138,9 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, change func(*assen
 		}
 		return err
 	})
+	if err == nil && a.TimeZone != oldZone {
+		err = s.ReloadStats(ctx, id)
+	}
 	return a, wrap("update account", err)
 }
 

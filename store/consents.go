@@ -15,7 +15,10 @@ import (
 // withdrawn event for each; source says who did it (api, preferences).
 // It returns the participant with the new states. An opt-in that is not the
 // account's is EINVALID; one that is not given or pending is left as is.
+// The withdrawals that happened are announced in one consent.withdrawn
+// webhook event, written in the same transaction.
 func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, optinIDs []string, all bool, source string) (assent.Participant, error) {
+	var ob *outbox
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.participant(ctx, tx, accountID, participantID); err != nil {
 			return err
@@ -60,7 +63,9 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 			}
 		}
 		l := s.newLedger(tx)
+		ob = s.newOutbox(tx)
 		now := s.now()
+		var withdrawn []string
 		for _, id := range targets {
 			c, ok := current[id]
 			if !ok || (c.state != assent.StateGiven && c.state != assent.StatePending) {
@@ -74,12 +79,18 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 			if _, err := l.setConsent(ctx, e, c.state); err != nil {
 				return err
 			}
+			withdrawn = append(withdrawn, id)
+		}
+		if err := ob.consentChanged(ctx, assent.WebhookConsentWithdrawn, accountID, participantID, withdrawn,
+			assent.StateWithdrawn, source, "", now); err != nil {
+			return err
 		}
 		return l.flush(ctx)
 	})
 	if err != nil {
 		return assent.Participant{}, wrap("withdraw", err)
 	}
+	ob.notify()
 	return s.Participant(ctx, accountID, participantID)
 }
 
@@ -141,6 +152,8 @@ func (s *Store) confirmation(ctx context.Context, q querier, token string) (Conf
 // ECONFLICT, an unknown one ENOTFOUND.
 func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, error) {
 	var info ConfirmationInfo
+	var recount func()
+	var ob *outbox
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var id string
 		var optinIDs []string
@@ -155,26 +168,70 @@ func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, er
 			return assent.Errorf(assent.ECONFLICT, "this confirmation link has expired")
 		}
 		now := s.now()
-		if err := s.appendConfirmationEvents(ctx, tx, info.AccountID, info.ParticipantID, id, optinIDs,
-			assent.EventConfirmed, assent.SourceConfirmation, now); err != nil {
+		ob = s.newOutbox(tx)
+		changed, err := s.appendConfirmationEvents(ctx, tx, ob, info.AccountID, info.ParticipantID, id, optinIDs,
+			assent.EventConfirmed, assent.SourceConfirmation, now)
+		if err != nil {
 			return err
 		}
 		info.Confirmed = true
-		_, err = tx.ExecContext(ctx, `UPDATE confirmations SET confirmed_at = $1 WHERE id = $2`, micros(now), id)
+		if _, err = tx.ExecContext(ctx, `UPDATE confirmations SET confirmed_at = $1 WHERE id = $2`, micros(now), id); err != nil {
+			return err
+		}
+		recount, err = s.confirmAnswers(ctx, tx, id, changed)
 		return err
 	})
+	if err == nil && recount != nil {
+		recount()
+	}
+	if err == nil {
+		ob.notify()
+	}
 	return info, wrap("confirm", err)
 }
 
-// appendConfirmationEvents records an event of type t for each of the
-// opt-ins that is still pending for the participant.
-func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, accountID, participantID, confirmationID string,
-	optinIDs []string, t assent.EventType, source string, now time.Time) error {
+// confirmAnswers marks the answers of a confirmation's participation that
+// its opt-ins confirmed, and returns the change to apply to the statistics
+// once the transaction commits.
+func (s *Store) confirmAnswers(ctx context.Context, tx *sql.Tx, confirmationID string, optinIDs []string) (func(), error) {
+	if len(optinIDs) == 0 {
+		return nil, nil
+	}
+	var participationID string
+	if err := tx.QueryRowContext(ctx, `SELECT participation_id FROM confirmations WHERE id = $1`, confirmationID).
+		Scan(&participationID); err != nil {
+		return nil, err
+	}
+	accountID, before, err := s.participationFact(ctx, tx, participationID)
+	if err != nil {
+		return nil, err
+	}
+	confirmed := before.Confirmed
+	for _, oid := range optinIDs {
+		for i, f := range before.Form {
+			if f == oid && before.Accepted&(1<<i) != 0 {
+				confirmed |= 1 << i
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE participation_answers SET confirmed = TRUE
+			WHERE participation_id = $1 AND optin_id = $2 AND response = TRUE`, participationID, oid); err != nil {
+			return nil, err
+		}
+	}
+	return func() { s.Stats.SetConfirmed(accountID, before, confirmed) }, nil
+}
+
+// appendConfirmationEvents records an event of type t (confirmed or
+// expired) for each of the opt-ins that is still pending for the
+// participant, announces them in one webhook event in ob, and returns them.
+func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, ob *outbox, accountID, participantID, confirmationID string,
+	optinIDs []string, t assent.EventType, source string, now time.Time) ([]string, error) {
 	l := s.newLedger(tx)
+	var changed []string
 	for _, oid := range optinIDs {
 		current, err := consentState(ctx, tx, participantID, oid)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if current != assent.StatePending {
 			continue // withdrawn meanwhile, or given by a later participation
@@ -185,18 +242,26 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, accoun
 		if err := tx.QueryRowContext(ctx, `SELECT pa.optin_version FROM confirmations cf
 			JOIN participation_answers pa ON pa.participation_id = cf.participation_id AND pa.optin_id = $2
 			WHERE cf.id = $1`, confirmationID, oid).Scan(&version); err != nil {
-			return err
+			return nil, err
 		}
 		e := &assent.ConsentEvent{AccountID: accountID, ParticipantID: participantID, OptinID: oid, OptinVersion: version,
 			Type: t, ConfirmationID: confirmationID, Source: source, CreatedAt: now}
 		if err := l.append(ctx, e); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := l.setConsent(ctx, e, current); err != nil {
-			return err
+			return nil, err
 		}
+		changed = append(changed, oid)
 	}
-	return l.flush(ctx)
+	typ, state := assent.WebhookConsentConfirmed, assent.StateGiven
+	if t == assent.EventExpired {
+		typ, state = assent.WebhookConsentExpired, assent.StateExpired
+	}
+	if err := ob.consentChanged(ctx, typ, accountID, participantID, changed, state, source, confirmationID, now); err != nil {
+		return nil, err
+	}
+	return changed, l.flush(ctx)
 }
 
 // ExpireConfirmations expires every confirmation whose time ran out by
@@ -207,7 +272,9 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 	for {
 		now := s.now()
 		n := 0
+		var ob *outbox
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			ob = s.newOutbox(tx)
 			rows, err := tx.QueryContext(ctx, `SELECT id, account_id, participant_id, optin_ids FROM confirmations
 				WHERE expires_at <= $1 AND confirmed_at IS NULL AND expired_at IS NULL ORDER BY account_id, id LIMIT 200`, micros(now))
 			if err != nil {
@@ -228,7 +295,7 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, d := range list {
-				if err := s.appendConfirmationEvents(ctx, tx, d.account, d.participant, d.id, strings.Fields(d.optins),
+				if _, err := s.appendConfirmationEvents(ctx, tx, ob, d.account, d.participant, d.id, strings.Fields(d.optins),
 					assent.EventExpired, assent.SourceExpiry, now); err != nil {
 					return err
 				}
@@ -242,6 +309,7 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, wrap("expire confirmations", err)
 		}
+		ob.notify()
 		total += n
 		if n < 200 {
 			return total, nil

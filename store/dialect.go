@@ -24,6 +24,17 @@ func (s *Store) lockAccount(ctx context.Context, tx *sql.Tx, accountID string) e
 	return err
 }
 
+// skipLocked returns the clause that makes a claiming subquery lock the
+// rows of table alias it picks and skip those other workers hold, so that
+// workers sharing a PostgreSQL database claim different deliveries without
+// waiting for each other. SQLite needs none: a write statement runs alone.
+func (s *Store) skipLocked(alias string) string {
+	if s.engine != Postgres {
+		return ""
+	}
+	return " FOR UPDATE OF " + alias + " SKIP LOCKED"
+}
+
 // lockMigrations keeps two processes from migrating one database at once.
 func (s *Store) lockMigrations(ctx context.Context, tx *sql.Tx) error {
 	if s.engine != Postgres {

@@ -199,8 +199,9 @@ func (s *Store) confirmationsOf(ctx context.Context, participantID string) ([]as
 }
 
 // Erase makes a participant's personal data unreadable and unfindable:
-// email, names and user agents are removed, unsent emails dropped and open
-// confirmation links voided. The participant's id, participations and
+// email, names and user agents are removed, unsent emails dropped, open
+// confirmation links voided, and webhook events emptied of them (those
+// not yet delivered are cancelled). The participant's id, participations and
 // consent events stay, anonymous, so statistics and the proof that a
 // consent existed do not change.
 func (s *Store) Erase(ctx context.Context, accountID, id string) error {
@@ -228,7 +229,7 @@ func (s *Store) Erase(ctx context.Context, accountID, id string) error {
 				return err
 			}
 		}
-		return nil
+		return eraseWebhookData(ctx, tx, id, s.now())
 	})
 	return wrap("erase", err)
 }
@@ -241,7 +242,11 @@ func (s *Store) PreferencesToken(ctx context.Context, accountID, participantID s
 	if err != nil {
 		return "", wrap("preferences token", err)
 	}
-	return participantID + "." + preferencesMAC(acct.secret, participantID), nil
+	return preferencesToken(acct.secret, participantID), nil
+}
+
+func preferencesToken(accountSecret, participantID string) string {
+	return participantID + "." + preferencesMAC(accountSecret, participantID)
 }
 
 func preferencesMAC(secret, participantID string) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/stats"
 )
 
 // IdempotencyWindow is how long an Idempotency-Key is remembered.
@@ -37,6 +38,8 @@ type writeResult struct {
 	receipt  assent.Receipt
 	replayed bool
 	err      error
+	// fact is what the statistics count, once the write is committed.
+	fact stats.Participation
 }
 
 // accountInfo is what the write path needs of an account.
@@ -175,9 +178,10 @@ func IPHash(secret, ip string) string {
 	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
-// recordParticipation writes one participation in tx. Its receipt is final
-// only once tx commits.
-func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, w *participationWrite) (writeResult, error) {
+// recordParticipation writes one participation in tx, with its
+// participation.created webhook event in ob. Its receipt is final only
+// once tx commits.
+func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, ob *outbox, w *participationWrite) (writeResult, error) {
 	acct, sub := w.account, &w.sub
 	if sub.IdempotencyKey != "" {
 		// Checked again here, in the writer: two retries may have raced past
@@ -193,12 +197,13 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 
 	// The participant: found by email, or created with the next number.
 	r := assent.Receipt{ID: assent.NewID("par_"), CreatedAt: w.at, Optins: []assent.ReceiptAnswer{}}
-	err := tx.QueryRowContext(ctx, `SELECT id FROM participants WHERE account_id = $1 AND email = $2`,
-		acct.id, sub.Email).Scan(&r.ParticipantID)
+	var seq int64
+	var storedFirst, storedLast sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT id, seq, first_name, last_name FROM participants WHERE account_id = $1 AND email = $2`,
+		acct.id, sub.Email).Scan(&r.ParticipantID, &seq, &storedFirst, &storedLast)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		r.ParticipantID, r.NewParticipant = assent.NewID("ptc_"), true
-		var seq int64
 		if err := tx.QueryRowContext(ctx, `UPDATE accounts SET participants_count = participants_count + 1
 			WHERE id = $1 RETURNING participants_count`, acct.id).Scan(&seq); err != nil {
 			return writeResult{}, err
@@ -222,22 +227,21 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 
 	ipHash := IPHash(acct.secret, sub.IP)
 	day := localDay(w.at, acct.location)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO participations (id, account_id, campaign_id, participant_id, new_participant,
-		created_at, day, ip_hash, user_agent, utm_source, utm_medium, utm_campaign, utm_term, utm_content, source)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		r.ID, acct.id, w.campaign.ID, r.ParticipantID, r.NewParticipant, micros(w.at), day, ipHash, sub.UserAgent,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO participations (id, account_id, campaign_id, participant_id, participant_seq,
+		new_participant, created_at, day, ip_hash, user_agent, utm_source, utm_medium, utm_campaign, utm_term, utm_content, source)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		r.ID, acct.id, w.campaign.ID, r.ParticipantID, seq, r.NewParticipant, micros(w.at), day, ipHash, sub.UserAgent,
 		sub.UTM.Source, sub.UTM.Medium, sub.UTM.Campaign, sub.UTM.Term, sub.UTM.Content, sub.Source); err != nil {
 		return writeResult{}, err
 	}
+	fact := stats.Participation{Campaign: w.campaign.ID, Day: stats.DayOf(w.at, acct.location), Seq: uint32(seq),
+		New: r.NewParticipant, Form: make([]string, len(w.form))}
 
 	var pending, answered []string
 	for i := range w.form {
 		o := &w.form[i]
 		answer := sub.Answers[o.ID]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO participation_answers (participation_id, optin_id, optin_version, position, response)
-			VALUES ($1, $2, $3, $4, $5)`, r.ID, o.ID, o.Version, i, nullBool(answer)); err != nil {
-			return writeResult{}, err
-		}
+		fact.Form[i] = o.ID
 		answered = append(answered, o.ID)
 		current := assent.ConsentState("")
 		if !r.NewParticipant {
@@ -255,6 +259,17 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 		if err != nil {
 			return writeResult{}, err
 		}
+		confirmed := e.Type == assent.EventGiven
+		if answer != nil && *answer {
+			fact.Accepted |= 1 << i
+		}
+		if confirmed {
+			fact.Confirmed |= 1 << i
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO participation_answers (participation_id, optin_id, optin_version, position,
+			response, confirmed) VALUES ($1, $2, $3, $4, $5, $6)`, r.ID, o.ID, o.Version, i, nullBool(answer), confirmed); err != nil {
+			return writeResult{}, err
+		}
 		if e.Type == assent.EventPending {
 			pending = append(pending, o.ID)
 		}
@@ -268,6 +283,17 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 			return writeResult{}, err
 		}
 	}
+	// The names the participant has now: the latest given win.
+	firstName, lastName := sub.FirstName, sub.LastName
+	if firstName == "" {
+		firstName = storedFirst.String
+	}
+	if lastName == "" {
+		lastName = storedLast.String
+	}
+	if err := ob.participationCreated(ctx, w, &r, ipHash, firstName, lastName); err != nil {
+		return writeResult{}, err
+	}
 	if sub.IdempotencyKey != "" {
 		body, _ := json.Marshal(r)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (account_id, key, request_hash, response, created_at)
@@ -277,7 +303,7 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 			return writeResult{}, err
 		}
 	}
-	return writeResult{receipt: r}, nil
+	return writeResult{receipt: r, fact: fact}, nil
 }
 
 // requestConfirmation records a confirmation for the pending opt-ins of a

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assentdev/assent/stats"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
@@ -38,14 +39,23 @@ type Store struct {
 	Now func() time.Time
 	// ConfirmationTTL is how long a double opt-in waits for confirmation.
 	ConfirmationTTL time.Duration
+	// BaseURL is the public address of the service, without a trailing
+	// slash: webhook payloads carry links under it (preferences_url).
+	BaseURL string
+
+	// Stats holds the statistics, kept by every write; LoadStats fills it.
+	Stats *stats.Engine
 
 	writer *writer
+	// webhooksQueued wakes a delivery worker when deliveries were queued.
+	webhooksQueued chan struct{}
 }
 
 // Open connects to the database named by dsn: "sqlite:PATH" (or a bare path)
 // or a "postgres://" URL. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{Now: time.Now, ConfirmationTTL: DefaultConfirmationTTL}
+	s := &Store{Now: time.Now, ConfirmationTTL: DefaultConfirmationTTL, Stats: stats.NewEngine(),
+		webhooksQueued: make(chan struct{}, 1)}
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		db, err := sql.Open("pgx", dsn)

@@ -27,6 +27,20 @@ type writeRequest struct {
 	ctx context.Context
 	w   *participationWrite
 	res chan writeResult
+	// fn, when set, is work to run between two batches instead of a write.
+	fn func()
+}
+
+// between runs fn in the writer's goroutine, between two batches: no write
+// is in flight while it runs. It returns once fn has.
+func (wr *writer) between(fn func()) {
+	req := &writeRequest{fn: fn, res: make(chan writeResult, 1)}
+	select {
+	case wr.ch <- req:
+		<-req.res
+	case <-wr.quit:
+		fn() // closing: no more writes either
+	}
 }
 
 func newWriter(s *Store) *writer {
@@ -66,13 +80,20 @@ func (wr *writer) loop() {
 		case req := <-wr.ch:
 			batch := []*writeRequest{req}
 		drain:
-			for len(batch) < maxBatch {
+			for len(batch) < maxBatch && batch[len(batch)-1].fn == nil {
 				select {
 				case r := <-wr.ch:
 					batch = append(batch, r)
 				default:
 					break drain
 				}
+			}
+			if last := batch[len(batch)-1]; last.fn != nil {
+				batch = batch[:len(batch)-1]
+				wr.write(batch)
+				last.fn()
+				last.res <- writeResult{}
+				continue
 			}
 			wr.write(batch)
 		}
@@ -108,6 +129,11 @@ func (wr *writer) write(batch []*writeRequest) {
 			req.res <- writeResult{err: err}
 			continue
 		}
+		// Counted before the answer goes back: a participation is in every
+		// report as soon as its POST returns.
+		if r := results[i]; r.err == nil && !r.replayed {
+			wr.s.Stats.Add(req.w.account.id, r.fact, req.w.at)
+		}
 		req.res <- results[i]
 	}
 }
@@ -115,10 +141,12 @@ func (wr *writer) write(batch []*writeRequest) {
 func (wr *writer) commit(batch []*writeRequest) ([]writeResult, error) {
 	results := make([]writeResult, len(batch))
 	ctx := context.Background()
+	var ob *outbox
 	err := wr.s.tx(ctx, func(tx *sql.Tx) error {
 		l := wr.s.newLedger(tx)
+		ob = wr.s.newOutbox(tx) // one read of each account's webhook endpoints per batch
 		for i, req := range batch {
-			r, err := wr.s.recordParticipation(ctx, tx, l, req.w)
+			r, err := wr.s.recordParticipation(ctx, tx, l, ob, req.w)
 			if err != nil {
 				return err
 			}
@@ -126,6 +154,9 @@ func (wr *writer) commit(batch []*writeRequest) ([]writeResult, error) {
 		}
 		return l.flush(ctx)
 	})
+	if err == nil {
+		ob.notify()
+	}
 	return results, err
 }
 

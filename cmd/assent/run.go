@@ -21,6 +21,7 @@ import (
 	"github.com/assentdev/assent/mailer"
 	"github.com/assentdev/assent/server"
 	"github.com/assentdev/assent/store"
+	"github.com/assentdev/assent/webhook"
 )
 
 const usage = `assent: opt-in and consent management
@@ -130,6 +131,14 @@ func (e env) open(ctx context.Context, dsn string, log *slog.Logger) (*store.Sto
 	if created && log != nil {
 		log.Info("created the account " + assent.DefaultAccountName)
 	}
+	start := time.Now()
+	if err := st.LoadStats(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if log != nil {
+		log.Info("statistics loaded", "duration", time.Since(start))
+	}
 	return st, nil
 }
 
@@ -176,6 +185,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if *baseURL == "" {
 		*baseURL = defaultBaseURL(ln.Addr().(*net.TCPAddr))
 	}
+	st.BaseURL = *baseURL // webhook payloads link to the preferences page
 	srv := &http.Server{
 		Handler: server.New(st, log, server.Config{BaseURL: *baseURL, TrustProxy: *trustProxy,
 			FormRateLimit: formRateLimit(*formRate)}),
@@ -199,6 +209,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 			Password: *smtpPassword, BaseURL: *baseURL}).Run(bgCtx)
 	})
 	background.Go(func() { expireConfirmations(bgCtx, st, log) })
+	// Stopping the dispatcher lets calls in flight finish (or time out)
+	// and records them; a delivery it could not finish is due again.
+	background.Go(func() { webhook.New(st, log).Run(bgCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

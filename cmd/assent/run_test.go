@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -256,5 +257,54 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	var u usageError
 	if !errors.As(err, &u) {
 		t.Fatalf("got %T %v, want a usageError (exit status 2)", err, err)
+	}
+}
+
+// TestServeDeliversWebhooks checks that "assent serve" runs the webhook
+// dispatcher: a participation reaches a registered endpoint, signed, with
+// a preferences link under the service's URL; and stopping waits for it.
+func TestServeDeliversWebhooks(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.DSN(t)
+	got := make(chan *http.Request, 10)
+	bodies := make(chan []byte, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- b
+	}))
+	t.Cleanup(receiver.Close)
+	out, err := cli(t, map[string]string{"ASSENT_DB": dsn}, "apikey", "create", "-role", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	base, stop := startServe(t, dsn)
+	status, hook := post(t, "POST", base+"/api/v1/webhooks", key, map[string]any{"url": receiver.URL,
+		"events": []string{"participation.created"}})
+	if status != 201 {
+		t.Fatalf("create webhook: got %d: %v", status, hook)
+	}
+	_, optin := post(t, "POST", base+"/api/v1/optins", key, map[string]any{"name": "Rules", "language": "en",
+		"text": "I accept the rules", "subcategories": []string{"legal"}})
+	_, campaign := post(t, "POST", base+"/api/v1/campaigns", key, map[string]any{"name": "C", "language": "en",
+		"optins": []any{optin["id"]}})
+	status, receipt := post(t, "POST", base+"/api/v1/campaigns/"+campaign["id"].(string)+"/participations", key,
+		map[string]any{"email": "ada@example.com", "answers": map[string]any{optin["id"].(string): true}})
+	if status != 201 {
+		t.Fatalf("participate: got %d: %v", status, receipt)
+	}
+	select {
+	case r := <-got:
+		body := <-bodies
+		if r.Header.Get("Webhook-Signature") == "" || !strings.Contains(string(body), receipt["id"].(string)) ||
+			!strings.Contains(string(body), `"preferences_url":"`+base+`/preferences/`) {
+			t.Errorf("got %v\n%s", r.Header, body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the participation did not reach the endpoint within 10 s")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -24,6 +24,7 @@ CREATE TABLE participations (
     account_id      TEXT NOT NULL REFERENCES accounts (id),
     campaign_id     TEXT NOT NULL REFERENCES campaigns (id),
     participant_id  TEXT NOT NULL REFERENCES participants (id),
+    participant_seq BIGINT NOT NULL,  -- the participant's number, for the statistics' bitmaps
     new_participant BOOLEAN NOT NULL,
     created_at      BIGINT NOT NULL,
     day             INTEGER NOT NULL, -- YYYYMMDD in the account's time zone
@@ -46,6 +47,9 @@ CREATE TABLE participation_answers (
     optin_version    INTEGER NOT NULL,
     position         INTEGER NOT NULL,
     response         BOOLEAN, -- NULL: an optional radio left blank
+    -- accepted and in force: a single opt-in, or a double opt-in given
+    -- already or confirmed later by this participation's email
+    confirmed        BOOLEAN NOT NULL,
     PRIMARY KEY (participation_id, optin_id)
 );
 

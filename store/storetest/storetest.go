@@ -72,6 +72,9 @@ func New(t testing.TB) *store.Store {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("storetest: migrate: %v", err)
 	}
+	if err := s.LoadStats(ctx); err != nil {
+		t.Fatalf("storetest: load stats: %v", err)
+	}
 	return s
 }
 

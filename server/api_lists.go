@@ -1,0 +1,116 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/store"
+)
+
+func (s *Server) apiOptinAudience(w http.ResponseWriter, r *http.Request) error {
+	if err := checkFormat(r); err != nil {
+		return err
+	}
+	accountID := principal(r.Context()).AccountID
+	state := assent.ConsentState(r.URL.Query().Get("state"))
+	if state == "" {
+		state = assent.StateGiven
+	}
+	valid := false
+	for _, st := range assent.ConsentStates {
+		valid = valid || st == state
+	}
+	if !valid {
+		return invalidField("state", "must be given, pending, refused, withdrawn or expired")
+	}
+	id := r.PathValue("id")
+	if wantsCSV(r) {
+		if _, err := s.store.Optin(r.Context(), accountID, id); err != nil {
+			return err
+		}
+		c := newCSV(w, "audience-"+id+"-"+string(state), []string{"participant_id", "email", "first_name", "last_name",
+			"state", "added_at"})
+		_, _, err := s.store.Audience(r.Context(), accountID, id, state, store.Page{}, func(m store.AudienceMember) error {
+			return c.row(m.ParticipantID, m.Email, m.FirstName, m.LastName, string(m.State), timeText(m.AddedAt))
+		})
+		if err != nil {
+			return err
+		}
+		return c.close()
+	}
+	page, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	members, next, err := s.store.Audience(r.Context(), accountID, id, state, page, nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newList(members, next))
+	return nil
+}
+
+func (s *Server) apiCampaignParticipations(w http.ResponseWriter, r *http.Request) error {
+	if err := checkFormat(r); err != nil {
+		return err
+	}
+	accountID := principal(r.Context()).AccountID
+	if wantsCSV(r) {
+		c, err := s.store.Campaign(r.Context(), accountID, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		form, err := s.store.FormOptins(r.Context(), accountID, c.Optins)
+		if err != nil {
+			return err
+		}
+		header := []string{"id", "created_at", "participant_id", "email", "first_name", "last_name", "new_participant",
+			"source", "ip_hash", "user_agent", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
+		for _, o := range form {
+			header = append(header, "optin:"+o.ID+" "+o.Name)
+		}
+		header = append(header, "other_answers")
+		out := newCSV(w, "campaign-"+c.ID+"-participations", header)
+		_, _, err = s.store.CampaignParticipations(r.Context(), accountID, c.ID, store.Page{}, func(p store.ParticipationRow) error {
+			cells := []string{p.ID, timeText(p.CreatedAt), p.ParticipantID, p.Email, p.FirstName, p.LastName,
+				strconv.FormatBool(p.NewParticipant), p.Source, p.IPHash, p.UserAgent, p.UTM.Source, p.UTM.Medium,
+				p.UTM.Campaign, p.UTM.Term, p.UTM.Content}
+			other := map[string]*bool{}
+			for k, v := range p.Answers {
+				other[k] = v
+			}
+			for _, o := range form {
+				a, shown := p.Answers[o.ID]
+				delete(other, o.ID)
+				switch {
+				case !shown || a == nil:
+					cells = append(cells, "")
+				default:
+					cells = append(cells, strconv.FormatBool(*a))
+				}
+			}
+			extra := ""
+			if len(other) > 0 {
+				b, _ := json.Marshal(other)
+				extra = string(b)
+			}
+			return out.row(append(cells, extra)...)
+		})
+		if err != nil {
+			return err
+		}
+		return out.close()
+	}
+	page, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	rows, next, err := s.store.CampaignParticipations(r.Context(), accountID, r.PathValue("id"), page, nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newList(rows, next))
+	return nil
+}

@@ -1,0 +1,182 @@
+// Package stats keeps Assent's statistics exact and real-time (SPEC §5).
+//
+// The write path hands every participation to the Engine as it commits. The
+// Engine keeps, per account, campaign and day, how many participations had
+// each answer pattern: which form (the ordered opt-ins shown), whether the
+// participant was new, which opt-ins were accepted and which of those are
+// confirmed. From those counts every figure of SPEC §5.1 follows exactly,
+// for any categorisation: a category's displays are the participations
+// whose form showed one of its opt-ins, its conversions those that
+// accepted one. Since categories are applied when a report is read, moving
+// a subcategory or changing an opt-in's subcategories re-attributes all of
+// history at once, and no report ever mixes old and new attribution.
+//
+// Unique participants come from roaring bitmaps of participant numbers, per
+// account and day and per campaign, day and form, so that the union over
+// any period is exact.
+//
+// The Engine is derived state: the database is the source of truth, and
+// the Engine is rebuilt from it at start.
+package stats
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// MaxFormSize is the most opt-ins a form can show: answers are bit masks.
+const MaxFormSize = 64
+
+// Participation is what the Engine needs of one participation.
+type Participation struct {
+	Campaign string
+	Day      Day
+	Seq      uint32   // the participant's number within the account
+	New      bool     // the participant's first participation in the account
+	Form     []string // ids of the opt-ins shown, in form order
+	// Accepted has bit i set when Form[i] was accepted; Confirmed when that
+	// acceptance is in force without waiting: a single opt-in, or a double
+	// opt-in that was confirmed (or already given).
+	Accepted, Confirmed uint64
+}
+
+// Engine holds the statistics of every account. It is safe for concurrent
+// use: many readers, one writer at a time.
+type Engine struct {
+	mu       sync.RWMutex
+	accounts map[string]*accountData
+}
+
+// NewEngine returns an empty Engine.
+func NewEngine() *Engine {
+	return &Engine{accounts: map[string]*accountData{}}
+}
+
+type accountData struct {
+	forms     [][]string // interned forms
+	formIndex map[string]int32
+	campaigns map[string]*campaignData
+	days      map[Day]*roaring.Bitmap // participants per day, all campaigns
+	asOf      time.Time               // time of the newest participation
+}
+
+type campaignData struct {
+	cells map[Day]*cell
+}
+
+type patternKey struct {
+	form                int32
+	new                 bool
+	accepted, confirmed uint64
+}
+
+type cell struct {
+	counts map[patternKey]int64
+	people map[int32]*roaring.Bitmap // participants per form
+}
+
+func (e *Engine) account(id string) *accountData {
+	a := e.accounts[id]
+	if a == nil {
+		a = &accountData{formIndex: map[string]int32{}, campaigns: map[string]*campaignData{}, days: map[Day]*roaring.Bitmap{}}
+		e.accounts[id] = a
+	}
+	return a
+}
+
+func (a *accountData) form(ids []string) int32 {
+	key := strings.Join(ids, " ")
+	if f, ok := a.formIndex[key]; ok {
+		return f
+	}
+	f := int32(len(a.forms))
+	a.forms = append(a.forms, append([]string(nil), ids...))
+	a.formIndex[key] = f
+	return f
+}
+
+func (a *accountData) cell(campaign string, d Day) *cell {
+	c := a.campaigns[campaign]
+	if c == nil {
+		c = &campaignData{cells: map[Day]*cell{}}
+		a.campaigns[campaign] = c
+	}
+	x := c.cells[d]
+	if x == nil {
+		x = &cell{counts: map[patternKey]int64{}, people: map[int32]*roaring.Bitmap{}}
+		c.cells[d] = x
+	}
+	return x
+}
+
+// Add counts a participation of the account made at time at.
+func (e *Engine) Add(accountID string, p Participation, at time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.account(accountID)
+	f := a.form(p.Form)
+	c := a.cell(p.Campaign, p.Day)
+	c.counts[patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}]++
+	bm := c.people[f]
+	if bm == nil {
+		bm = roaring.New()
+		c.people[f] = bm
+	}
+	bm.Add(p.Seq)
+	day := a.days[p.Day]
+	if day == nil {
+		day = roaring.New()
+		a.days[p.Day] = day
+	}
+	day.Add(p.Seq)
+	if at.After(a.asOf) {
+		a.asOf = at
+	}
+}
+
+// SetConfirmed changes which acceptances of a counted participation are
+// confirmed: p as it was counted, confirmed as it is now.
+func (e *Engine) SetConfirmed(accountID string, p Participation, confirmed uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.account(accountID)
+	f := a.form(p.Form)
+	c := a.cell(p.Campaign, p.Day)
+	old := patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}
+	if c.counts[old] == 0 {
+		return // not counted: nothing to move
+	}
+	if c.counts[old]--; c.counts[old] == 0 {
+		delete(c.counts, old)
+	}
+	old.confirmed = confirmed
+	c.counts[old]++
+}
+
+// AsOf returns the time of the newest participation counted for the account.
+func (e *Engine) AsOf(accountID string) time.Time {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if a := e.accounts[accountID]; a != nil {
+		return a.asOf
+	}
+	return time.Time{}
+}
+
+// Adopt replaces the statistics of an account with those counted in from,
+// for a rebuild that was counted aside while reports kept being answered.
+func (e *Engine) Adopt(accountID string, from *Engine) {
+	from.mu.RLock()
+	a := from.accounts[accountID]
+	from.mu.RUnlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a == nil {
+		delete(e.accounts, accountID)
+		return
+	}
+	e.accounts[accountID] = a
+}

@@ -1,0 +1,234 @@
+package stats
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// recount computes a query's figures the plain way, from the list of
+// participations and the definitions of SPEC §5.1.
+func recount(ps []Participation, cat *Catalog, q Query) Result {
+	res := Result{Totals: *newTotals(), ByCampaign: map[string]*Totals{}}
+	people := map[uint32]bool{}
+	series := map[Day]*Totals{}
+	for _, p := range ps {
+		if p.Day < q.From || p.Day > q.To || (q.Campaigns != nil && !q.Campaigns[p.Campaign]) || (q.NewOnly && !p.New) {
+			continue
+		}
+		shown := false
+		for _, id := range p.Form {
+			if q.Focus == nil || q.Focus[id] {
+				shown = true
+			}
+		}
+		if !shown {
+			continue
+		}
+		people[p.Seq] = true
+		targets := []*Totals{&res.Totals}
+		if res.ByCampaign[p.Campaign] == nil {
+			res.ByCampaign[p.Campaign] = newTotals()
+		}
+		targets = append(targets, res.ByCampaign[p.Campaign])
+		if q.Interval != "" {
+			b := q.Interval.Bucket(p.Day)
+			if series[b] == nil {
+				series[b] = newTotals()
+			}
+			targets = append(targets, series[b])
+		}
+		for _, t := range targets {
+			t.Participations++
+			if p.New {
+				t.New++
+			}
+			catShown, catAcc, catConf := map[string]bool{}, map[string]bool{}, map[string]bool{}
+			subShown, subAcc, subConf := map[string]bool{}, map[string]bool{}, map[string]bool{}
+			for i, id := range p.Form {
+				if q.Focus != nil && !q.Focus[id] {
+					continue
+				}
+				acc, conf := p.Accepted&(1<<i) != 0, p.Confirmed&(1<<i) != 0
+				c := t.Optins[id]
+				if c == nil {
+					c = &Counts{}
+					t.Optins[id] = c
+				}
+				c.Displays++
+				if acc {
+					c.Conversions++
+				}
+				if conf {
+					c.Confirmed++
+				}
+				for _, k := range cat.Optins[id].Categories {
+					catShown[k], catAcc[k], catConf[k] = true, catAcc[k] || acc, catConf[k] || conf
+				}
+				for _, v := range cat.Optins[id].Subcategories {
+					subShown[v], subAcc[v], subConf[v] = true, subAcc[v] || acc, subConf[v] || conf
+				}
+			}
+			tally(t.Categories, catShown, catAcc, catConf)
+			tally(t.Subcategories, subShown, subAcc, subConf)
+		}
+	}
+	if q.NewOnly {
+		res.Unique = res.New
+	} else {
+		res.Unique = int64(len(people))
+	}
+	if q.Interval != "" {
+		for b := q.Interval.Bucket(q.From); b <= q.To; b = q.Interval.Next(b) {
+			t := series[b]
+			if t == nil {
+				t = newTotals()
+			}
+			res.Series = append(res.Series, SeriesPoint{Start: b, Totals: t})
+		}
+	}
+	return res
+}
+
+func tally(c map[string]*Counts, shown, acc, conf map[string]bool) {
+	for k := range shown {
+		x := c[k]
+		if x == nil {
+			x = &Counts{}
+			c[k] = x
+		}
+		x.Displays++
+		if acc[k] {
+			x.Conversions++
+		}
+		if conf[k] {
+			x.Confirmed++
+		}
+	}
+}
+
+// randomAccount builds random opt-ins, categorisation and participations.
+func randomAccount(r *rand.Rand) ([]Participation, *Catalog, []string, []string) {
+	cat := &Catalog{Optins: map[string]OptinInfo{}}
+	keys := []string{"newsletter_marketing", "legal", "partners", "others"}
+	subs := []string{"weekly", "daily", "rules", "terms", "p1", "other"}
+	var optins []string
+	for i := 0; i < 12; i++ {
+		id := fmt.Sprintf("opt%d", i)
+		optins = append(optins, id)
+		info := OptinInfo{}
+		for j := 0; j < 1+r.IntN(2); j++ {
+			sub := subs[r.IntN(len(subs))]
+			info.Subcategories = append(info.Subcategories, sub)
+			info.Categories = append(info.Categories, keys[r.IntN(len(keys))])
+		}
+		cat.Optins[id] = info
+	}
+	campaigns := []string{"c1", "c2", "c3", "c4"}
+	forms := map[string][][]string{}
+	for _, c := range campaigns {
+		for v := 0; v < 2; v++ { // each campaign's form changes once
+			n := 1 + r.IntN(6)
+			var form []string
+			for _, i := range r.Perm(len(optins))[:n] {
+				form = append(form, optins[i])
+			}
+			forms[c] = append(forms[c], form)
+		}
+	}
+	var ps []Participation
+	seen := map[uint32]bool{}
+	start := DayOfDate(2026, 1, 1)
+	for i := 0; i < 3000; i++ {
+		c := campaigns[r.IntN(len(campaigns))]
+		form := forms[c][r.IntN(2)]
+		seq := uint32(1 + r.IntN(400))
+		p := Participation{Campaign: c, Day: start + Day(r.IntN(120)), Seq: seq, New: !seen[seq], Form: form}
+		seen[seq] = true
+		for j := range form {
+			if r.IntN(2) == 0 {
+				p.Accepted |= 1 << j
+				if r.IntN(3) > 0 {
+					p.Confirmed |= 1 << j
+				}
+			}
+		}
+		ps = append(ps, p)
+	}
+	return ps, cat, campaigns, optins
+}
+
+func TestQueryEqualsRecount(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(1); seed <= 20; seed++ {
+		r := rand.New(rand.NewPCG(seed, 7))
+		ps, cat, campaigns, optins := randomAccount(r)
+		e := NewEngine()
+		for _, p := range ps {
+			e.Add("acc", p, time.Unix(0, 0))
+		}
+		start := DayOfDate(2026, 1, 1)
+		for i := 0; i < 25; i++ {
+			q := Query{From: start + Day(r.IntN(60)), Interval: []Interval{"", IntervalDay, IntervalWeek, IntervalMonth}[r.IntN(4)]}
+			q.To = q.From + Day(r.IntN(90))
+			if r.IntN(2) == 0 {
+				q.Campaigns = map[string]bool{campaigns[r.IntN(4)]: true, campaigns[r.IntN(4)]: true}
+			}
+			if r.IntN(2) == 0 {
+				q.Focus = map[string]bool{optins[r.IntN(12)]: true, optins[r.IntN(12)]: true}
+			}
+			q.NewOnly = r.IntN(4) == 0
+			got, want := e.Query("acc", cat, q), recount(ps, cat, q)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("seed %d, query %+v:\ngot  %s\nwant %s", seed, q, show(got), show(want))
+			}
+		}
+	}
+}
+
+func show(r Result) string {
+	return fmt.Sprintf("participations %d new %d unique %d optins %v categories %v campaigns %d series %d",
+		r.Participations, r.New, r.Unique, r.Optins, r.Categories, len(r.ByCampaign), len(r.Series))
+}
+
+func TestSetConfirmedMovesTheCount(t *testing.T) {
+	t.Parallel()
+	e := NewEngine()
+	d := DayOfDate(2026, 3, 1)
+	p := Participation{Campaign: "c", Day: d, Seq: 1, New: true, Form: []string{"a", "b"}, Accepted: 0b11, Confirmed: 0b01}
+	e.Add("acc", p, time.Now())
+	cat := &Catalog{Optins: map[string]OptinInfo{"a": {}, "b": {}}}
+	if got := e.Query("acc", cat, Query{From: d, To: d}).Optins["b"].Confirmed; got != 0 {
+		t.Fatalf("before: got %d confirmed, want 0", got)
+	}
+	e.SetConfirmed("acc", p, 0b11)
+	res := e.Query("acc", cat, Query{From: d, To: d})
+	if res.Optins["b"].Confirmed != 1 || res.Participations != 1 {
+		t.Errorf("after: got %d confirmed, %d participations, want 1 and 1", res.Optins["b"].Confirmed, res.Participations)
+	}
+}
+
+func TestIntervalBuckets(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		interval  Interval
+		day, want string
+	}{
+		{IntervalDay, "2026-11-25", "2026-11-25"},
+		{IntervalWeek, "2026-11-25", "2026-11-23"}, // a Wednesday; the Monday before
+		{IntervalWeek, "2026-11-23", "2026-11-23"},
+		{IntervalWeek, "2026-11-29", "2026-11-23"}, // Sunday ends the week
+		{IntervalMonth, "2026-11-25", "2026-11-01"},
+	}
+	for _, tt := range tests {
+		d, _ := time.Parse(time.DateOnly, tt.day)
+		if got := tt.interval.Bucket(DayOf(d, time.UTC)).String(); got != tt.want {
+			t.Errorf("%s bucket of %s: got %s, want %s", tt.interval, tt.day, got, tt.want)
+		}
+	}
+	if got := IntervalMonth.Next(DayOfDate(2026, 12, 1)).String(); got != "2027-01-01" {
+		t.Errorf("month after December: got %s", got)
+	}
+}
