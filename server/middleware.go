@@ -16,6 +16,7 @@ type contextKey int
 const (
 	keyRequestID contextKey = iota
 	keyPrincipal
+	keySession // the admin UI's session, with its user and account
 )
 
 func requestID(ctx context.Context) string {

@@ -71,4 +71,46 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /confirm/{token}", s.ui.crossOrigin.Handler(s.page(s.publicConfirm)))
 	s.mux.Handle("GET /preferences/{token}", s.page(s.publicPreferencesShow))
 	s.mux.Handle("POST /preferences/{token}", s.ui.crossOrigin.Handler(s.page(s.publicPreferencesWithdraw)))
+
+	// Admin UI: pages for signed-in users. Each route names the action of
+	// SPEC §6 that it needs (ReadContent to look); a page for a role that
+	// may not answers 403. Every POST is refused when sent from another site.
+	s.adminPublic("GET /admin/login", s.adminLoginShow)
+	s.adminPublic("POST /admin/login", s.adminLogin)
+	s.adminPublic("POST /admin/logout", s.adminLogout)
+	s.admin("GET /admin", assent.ReadContent, s.adminHome)
+	s.admin("/admin/", assent.ReadContent, s.adminNotFound)
+
+	s.admin("GET /admin/optins", assent.ReadContent, s.adminOptinList)
+	s.admin("GET /admin/optins/new", assent.ManageOptins, s.adminOptinNew)
+	s.admin("POST /admin/optins", assent.ManageOptins, s.adminOptinCreate)
+	s.admin("GET /admin/optins/{id}", assent.ReadContent, s.adminOptinShow)
+	s.admin("GET /admin/optins/{id}/edit", assent.ManageOptins, s.adminOptinEdit)
+	s.admin("POST /admin/optins/{id}", assent.ManageOptins, s.adminOptinUpdate)
+	s.admin("POST /admin/optins/{id}/archive", assent.ManageOptins, s.adminOptinStatus(assent.StatusArchived))
+	s.admin("POST /admin/optins/{id}/restore", assent.ManageOptins, s.adminOptinStatus(assent.StatusActive))
+
+	s.admin("GET /admin/subcategories", assent.ReadContent, s.adminSubcategoryList)
+	s.admin("POST /admin/subcategories", assent.ManageSubcategories, s.adminSubcategoryCreate)
+	s.admin("GET /admin/subcategories/{id}/edit", assent.ManageSubcategories, s.adminSubcategoryEdit)
+	s.admin("POST /admin/subcategories/{id}", assent.ManageSubcategories, s.adminSubcategoryUpdate)
+	s.admin("POST /admin/subcategories/{id}/delete", assent.ManageSubcategories, s.adminSubcategoryDelete)
+
+	s.admin("GET /admin/campaigns", assent.ReadContent, s.adminCampaignList)
+	s.admin("GET /admin/campaigns/new", assent.ManageCampaigns, s.adminCampaignNew)
+	s.admin("POST /admin/campaigns", assent.ManageCampaigns, s.adminCampaignCreate)
+	s.admin("GET /admin/campaigns/{id}", assent.ReadContent, s.adminCampaignShow)
+	s.admin("GET /admin/campaigns/{id}/edit", assent.ManageCampaigns, s.adminCampaignEdit)
+	s.admin("POST /admin/campaigns/{id}", assent.ManageCampaigns, s.adminCampaignUpdate)
+	s.admin("POST /admin/campaigns/{id}/optins", assent.ManageCampaigns, s.adminCampaignOptins)
+	s.admin("POST /admin/campaigns/{id}/archive", assent.ManageCampaigns, s.adminCampaignStatus(assent.StatusArchived))
+	s.admin("POST /admin/campaigns/{id}/restore", assent.ManageCampaigns, s.adminCampaignStatus(assent.StatusActive))
+
+	s.admin("GET /admin/settings", assent.ManageAccount, s.adminAccountShow)
+	s.admin("POST /admin/settings", assent.ManageAccount, s.adminAccountUpdate)
+	s.admin("GET /admin/settings/users", assent.ManageAccount, s.adminUserList)
+	s.admin("POST /admin/settings/users", assent.ManageAccount, s.adminUserCreate)
+	s.admin("GET /admin/settings/apikeys", assent.ManageAccount, s.adminAPIKeyList)
+	s.admin("POST /admin/settings/apikeys", assent.ManageAccount, s.adminAPIKeyCreate)
+	s.admin("POST /admin/settings/apikeys/{id}/revoke", assent.ManageAccount, s.adminAPIKeyRevoke)
 }

@@ -1,6 +1,6 @@
 // Package server is Assent's HTTP surface: the JSON API under /api/v1, the
 // health check, the public pages (campaign form, double opt-in
-// confirmation, preferences) and (in a later step) the admin UI.
+// confirmation, preferences) and the admin UI under /admin.
 package server
 
 import (
@@ -24,6 +24,12 @@ type Config struct {
 	// address; the zero value means DefaultFormRateLimit, a negative
 	// Requests no limit.
 	FormRateLimit RateLimit
+	// LoginRateLimit limits the admin sign-in attempts of each client
+	// address, and LoginEmailRateLimit those for each email address; the
+	// zero values mean DefaultLoginRateLimit and DefaultLoginEmailRateLimit,
+	// a negative Requests no limit.
+	LoginRateLimit      RateLimit
+	LoginEmailRateLimit RateLimit
 }
 
 // Server answers Assent's HTTP requests. Create it with New.
@@ -35,9 +41,13 @@ type Server struct {
 	mux        *http.ServeMux
 	handler    http.Handler
 	ui         *publicUI
+	adminUI    *adminUI
 	// apiRoutes lists the patterns under /api/v1, in registration order, so
 	// that a test can hold the OpenAPI document to them.
 	apiRoutes []string
+	// adminRoutes lists the patterns of the admin UI, for the test that
+	// holds every one of them to the roles of SPEC §6.
+	adminRoutes []string
 }
 
 // New returns a Server using st for data and log for its logs.
@@ -50,6 +60,7 @@ func New(st *store.Store, log *slog.Logger, cfg Config) *Server {
 		mux:        http.NewServeMux(),
 	}
 	s.ui = s.newPublicUI(cfg)
+	s.adminUI = s.newAdminUI(cfg)
 	s.routes()
 	s.handler = s.recoverPanics(s.logRequests(s.mux))
 	return s
@@ -64,6 +75,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // "GET /api/v1/optins/{id}".
 func (s *Server) APIRoutes() []string {
 	return append([]string(nil), s.apiRoutes...)
+}
+
+// AdminRoutes returns the method and path patterns of the admin UI, such
+// as "GET /admin/optins/{id}".
+func (s *Server) AdminRoutes() []string {
+	return append([]string(nil), s.adminRoutes...)
 }
 
 // PreferencesURL returns the signed link to a participant's preferences

@@ -22,19 +22,9 @@ import (
 //go:embed ui/templates ui/static
 var uiFiles embed.FS
 
-// publicUI is what the public pages need beyond the store: their parsed
-// templates, the submission rate limit and the cross-origin check.
-type publicUI struct {
-	pages       map[string]*template.Template // by page name: form, thanks, message, confirm, preferences
-	static      http.Handler
-	limiter     *rateLimiter // nil when form submissions are not limited
-	crossOrigin *http.CrossOriginProtection
-}
-
-// newPublicUI parses the templates once, at start. They are part of the
-// binary, so a template that does not parse is a programming error: it
-// panics, and every test catches it.
-func (s *Server) newPublicUI(cfg Config) *publicUI {
+// staticAssets returns the embedded static files and the template
+// functions that link them. They are read once per server, at start.
+func staticAssets() (fs.FS, template.FuncMap) {
 	static, err := fs.Sub(uiFiles, "ui/static")
 	if err != nil {
 		panic(err)
@@ -63,6 +53,23 @@ func (s *Server) newPublicUI(cfg Config) *publicUI {
 			return "/static/" + name + "?v=" + v
 		},
 	}
+	return static, funcs
+}
+
+// publicUI is what the public pages need beyond the store: their parsed
+// templates, the submission rate limit and the cross-origin check.
+type publicUI struct {
+	pages       map[string]*template.Template // by page name: form, thanks, message, confirm, preferences
+	static      http.Handler
+	limiter     *rateLimiter // nil when form submissions are not limited
+	crossOrigin *http.CrossOriginProtection
+}
+
+// newPublicUI parses the templates once, at start. They are part of the
+// binary, so a template that does not parse is a programming error: it
+// panics, and every test catches it.
+func (s *Server) newPublicUI(cfg Config) *publicUI {
+	static, funcs := staticAssets()
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(uiFiles,
 		"ui/templates/layout.html", "ui/templates/partials.html"))
 	ui := &publicUI{pages: map[string]*template.Template{}, static: staticHandler(static),

@@ -26,9 +26,10 @@ func scanOptin(row interface{ Scan(...any) error }) (assent.Optin, error) {
 
 // OptinFilter narrows a list of opt-ins; empty fields do not filter.
 type OptinFilter struct {
-	Status   string
-	Language string
-	Category string
+	Status      string
+	Language    string
+	Category    string // a category key
+	Subcategory string // a subcategory value
 }
 
 // Optins lists the opt-ins of an account matching f, oldest first.
@@ -52,6 +53,11 @@ func (s *Store) Optins(ctx context.Context, accountID string, f OptinFilter, pag
 		q += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM optin_subcategories os JOIN subcategories sc ON sc.id = os.subcategory_id
 			WHERE os.optin_id = o.id AND sc.category = $%d)`, len(args))
 	}
+	if f.Subcategory != "" {
+		args = append(args, f.Subcategory)
+		q += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM optin_subcategories os JOIN subcategories sc ON sc.id = os.subcategory_id
+			WHERE os.optin_id = o.id AND sc.value = $%d)`, len(args))
+	}
 	args = append(args, limit+1)
 	q += fmt.Sprintf(` ORDER BY o.id LIMIT $%d`, len(args))
 	out, err := s.queryOptins(ctx, s.rdb, q, args...)
@@ -60,6 +66,25 @@ func (s *Store) Optins(ctx context.Context, accountID string, f OptinFilter, pag
 	}
 	out, next := nextCursor(out, limit, func(o assent.Optin) string { return o.ID })
 	return out, next, nil
+}
+
+// OptinLanguages lists the languages of the account's opt-ins, sorted:
+// the choices of a language filter.
+func (s *Store) OptinLanguages(ctx context.Context, accountID string) ([]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT DISTINCT language FROM optins WHERE account_id = $1 ORDER BY language`, accountID)
+	if err != nil {
+		return nil, wrap("optin languages", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return nil, wrap("optin languages", err)
+		}
+		out = append(out, l)
+	}
+	return out, wrap("optin languages", rows.Err())
 }
 
 // Optin returns one opt-in of the account, or ENOTFOUND.

@@ -73,6 +73,27 @@ func (s *Store) subcategory(ctx context.Context, q querier, accountID, id string
 	return sc, wrap("subcategory", err)
 }
 
+// SubcategoryUsage returns, per subcategory id of the account, how many
+// opt-ins (archived ones too) use it; unused ones are absent.
+func (s *Store) SubcategoryUsage(ctx context.Context, accountID string) (map[string]int, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT os.subcategory_id, COUNT(*) FROM optin_subcategories os
+		JOIN subcategories sc ON sc.id = os.subcategory_id WHERE sc.account_id = $1 GROUP BY os.subcategory_id`, accountID)
+	if err != nil {
+		return nil, wrap("subcategory usage", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, wrap("subcategory usage", err)
+		}
+		out[id] = n
+	}
+	return out, wrap("subcategory usage", rows.Err())
+}
+
 // CreateSubcategory adds a custom subcategory. It returns EINVALID for bad
 // fields and ECONFLICT for a value taken or when the account has
 // MaxCustomSubcategories already.
