@@ -24,8 +24,8 @@ func recount(ps []Participation, cat *Catalog, q Query) Result {
 				shown = true
 			}
 		}
-		if !shown {
-			continue
+		if q.Focus != nil && !shown {
+			continue // without a focus, a form without opt-ins counts too
 		}
 		people[p.Seq] = true
 		targets := []*Totals{&res.Totals}
@@ -130,7 +130,7 @@ func randomAccount(r *rand.Rand) ([]Participation, *Catalog, []string, []string)
 	forms := map[string][][]string{}
 	for _, c := range campaigns {
 		for v := 0; v < 2; v++ { // each campaign's form changes once
-			n := 1 + r.IntN(6)
+			n := r.IntN(7) // an empty form now and then
 			var form []string
 			for _, i := range r.Perm(len(optins))[:n] {
 				form = append(form, optins[i])

@@ -162,7 +162,10 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 				}
 				for k, n := range x.counts {
 					m := &masks[k.form]
-					if m.focus == 0 || (q.NewOnly && !k.new) {
+					// A form that showed no opt-in of the focus is out of
+					// scope; without a focus, every participation counts,
+					// those of a form without opt-ins too.
+					if (q.Focus != nil && m.focus == 0) || (q.NewOnly && !k.new) {
 						continue
 					}
 					if byCampaign == nil {
@@ -177,7 +180,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 				}
 				if q.Campaigns != nil || q.Focus != nil {
 					for f, bm := range x.people {
-						if masks[f].focus != 0 {
+						if q.Focus == nil || masks[f].focus != 0 {
 							people = append(people, bm)
 						}
 					}

@@ -121,7 +121,9 @@ type SeriesStat struct {
 	Start          string          `json:"start"`
 	Participations int64           `json:"participations"`
 	Categories     map[string]Stat `json:"categories"`
-	Optins         map[string]Stat `json:"optins,omitempty"`
+	// Optins is in the opt-in stats only, where it is always an object,
+	// empty for an interval that displayed no opt-in.
+	Optins map[string]Stat `json:"optins,omitzero"`
 }
 
 // optinStats lists the opt-ins of t: first those of order, then any other

@@ -118,11 +118,12 @@ func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignI
 	if _, err := s.Campaign(ctx, accountID, campaignID); err != nil {
 		return nil, "", err
 	}
+	// A LEFT JOIN: a participation in a form without opt-ins has no answers.
 	q := `SELECT p.id, p.participant_id, p.new_participant, p.created_at, p.ip_hash, COALESCE(p.user_agent, ''),
 		p.utm_source, p.utm_medium, p.utm_campaign, p.utm_term, p.utm_content, p.source,
 		COALESCE(t.email, ''), COALESCE(t.first_name, ''), COALESCE(t.last_name, ''), a.optin_id, a.response
 		FROM participations p JOIN participants t ON t.id = p.participant_id
-		JOIN participation_answers a ON a.participation_id = p.id
+		LEFT JOIN participation_answers a ON a.participation_id = p.id
 		WHERE p.campaign_id = $1`
 	args := []any{campaignID}
 	limit := 0
@@ -163,7 +164,7 @@ func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignI
 	for rows.Next() {
 		var r ParticipationRow
 		var created int64
-		var optin string
+		var optin sql.NullString
 		var response sql.NullBool
 		if err := rows.Scan(&r.ID, &r.ParticipantID, &r.NewParticipant, &created, &r.IPHash, &r.UserAgent,
 			&r.UTM.Source, &r.UTM.Medium, &r.UTM.Campaign, &r.UTM.Term, &r.UTM.Content, &r.Source,
@@ -177,11 +178,14 @@ func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignI
 			r.CampaignID, r.CreatedAt, r.Answers = campaignID, fromMicros(created), map[string]*bool{}
 			cur = &r
 		}
+		if !optin.Valid {
+			continue // no answers
+		}
 		var answer *bool
 		if response.Valid {
 			answer = &response.Bool
 		}
-		cur.Answers[optin] = answer
+		cur.Answers[optin.String] = answer
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", wrap("campaign participations", err)

@@ -45,9 +45,11 @@ func (s *Store) countParticipations(ctx context.Context, accountID string, into 
 	if err != nil {
 		return wrap("load stats", err)
 	}
+	// A LEFT JOIN: a participation in a form without opt-ins has no answer
+	// rows, and counts all the same.
 	rows, err := s.db.QueryContext(ctx, `SELECT p.id, p.campaign_id, p.participant_seq, p.new_participant, p.created_at,
 		a.optin_id, a.response, a.confirmed
-		FROM participations p JOIN participation_answers a ON a.participation_id = p.id
+		FROM participations p LEFT JOIN participation_answers a ON a.participation_id = p.id
 		WHERE p.account_id = $1 ORDER BY p.id, a.position`, accountID)
 	if err != nil {
 		return wrap("load stats", err)
@@ -57,10 +59,11 @@ func (s *Store) countParticipations(ctx context.Context, accountID string, into 
 	var curID string
 	var curAt time.Time
 	for rows.Next() {
-		var id, campaign, optin string
+		var id, campaign string
+		var optin sql.NullString
 		var seq, created int64
-		var isNew, confirmed bool
-		var response sql.NullBool
+		var isNew bool
+		var response, confirmed sql.NullBool
 		if err := rows.Scan(&id, &campaign, &seq, &isNew, &created, &optin, &response, &confirmed); err != nil {
 			return wrap("load stats", err)
 		}
@@ -71,15 +74,18 @@ func (s *Store) countParticipations(ctx context.Context, accountID string, into 
 			curID, curAt = id, fromMicros(created)
 			cur = stats.Participation{Campaign: campaign, Day: stats.DayOf(curAt, acct.location), Seq: uint32(seq), New: isNew}
 		}
+		if !optin.Valid {
+			continue // no answers
+		}
 		i := len(cur.Form)
 		if i >= stats.MaxFormSize {
 			return fmt.Errorf("store: load stats: participation %s shows more than %d opt-ins", id, stats.MaxFormSize)
 		}
-		cur.Form = append(cur.Form, optin)
+		cur.Form = append(cur.Form, optin.String)
 		if response.Valid && response.Bool {
 			cur.Accepted |= 1 << i
 		}
-		if confirmed {
+		if confirmed.Bool {
 			cur.Confirmed |= 1 << i
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sort"
+	"time"
 )
 
 // maxBatch bounds how many participations share one commit.
@@ -145,7 +146,22 @@ func (wr *writer) commit(batch []*writeRequest) ([]writeResult, error) {
 	err := wr.s.tx(ctx, func(tx *sql.Tx) error {
 		l := wr.s.newLedger(tx)
 		ob = wr.s.newOutbox(tx) // one read of each account's webhook endpoints per batch
+		zones := map[string]*time.Location{}
 		for i, req := range batch {
+			// The day of a participation is taken in the account's time
+			// zone as it is now, inside the transaction, not as it was when
+			// the request was validated: a zone change that commits in
+			// between reloads the statistics after this batch, from the
+			// rows this batch writes.
+			loc, ok := zones[req.w.account.id]
+			if !ok {
+				a, err := wr.s.accountInfo(ctx, tx, req.w.account.id)
+				if err != nil {
+					return err
+				}
+				loc, zones[req.w.account.id] = a.location, a.location
+			}
+			req.w.account.location = loc
 			r, err := wr.s.recordParticipation(ctx, tx, l, ob, req.w)
 			if err != nil {
 				return err

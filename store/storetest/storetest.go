@@ -63,8 +63,17 @@ func DSN(t testing.TB) string {
 // end of the test.
 func New(t testing.TB) *store.Store {
 	t.Helper()
+	return Open(t, DSN(t))
+}
+
+// Open returns a store on the database dsn (from DSN), migrated and with its
+// statistics loaded, as a process does at start; it is closed at the end of
+// the test. Opening a second store on one dsn is how a test restarts the
+// service on the same data.
+func Open(t testing.TB, dsn string) *store.Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, DSN(t))
+	s, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatalf("storetest: open: %v", err)
 	}
@@ -76,6 +85,23 @@ func New(t testing.TB) *store.Store {
 		t.Fatalf("storetest: load stats: %v", err)
 	}
 	return s
+}
+
+// RawDB opens the database dsn (from DSN) with database/sql alone, for
+// tests that read the stored rows behind the store's back; it is closed at
+// the end of the test.
+func RawDB(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	driver, source := "pgx", dsn
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		driver, source = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		t.Fatalf("storetest: raw %s: %v", driver, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // Account creates an account named name (UTC) in s and returns it.
