@@ -154,36 +154,42 @@ func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, er
 	var info ConfirmationInfo
 	var recount func()
 	var ob *outbox
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var id string
-		var optinIDs []string
-		var err error
-		if info, id, optinIDs, err = s.confirmation(ctx, tx, token); err != nil {
+	var err error
+	// The commit and the move of the confirmed count run in the writer,
+	// between two batches: no reload of the statistics can fall between
+	// them and count the confirmation twice.
+	s.writer.between(func() {
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			var id string
+			var optinIDs []string
+			var err error
+			if info, id, optinIDs, err = s.confirmation(ctx, tx, token); err != nil {
+				return err
+			}
+			switch {
+			case info.Confirmed:
+				return nil
+			case info.Expired:
+				return assent.Errorf(assent.ECONFLICT, "this confirmation link has expired")
+			}
+			now := s.now()
+			ob = s.newOutbox(tx)
+			changed, err := s.appendConfirmationEvents(ctx, tx, ob, info.AccountID, info.ParticipantID, id, optinIDs,
+				assent.EventConfirmed, assent.SourceConfirmation, now)
+			if err != nil {
+				return err
+			}
+			info.Confirmed = true
+			if _, err = tx.ExecContext(ctx, `UPDATE confirmations SET confirmed_at = $1 WHERE id = $2`, micros(now), id); err != nil {
+				return err
+			}
+			recount, err = s.confirmAnswers(ctx, tx, id, changed)
 			return err
+		})
+		if err == nil && recount != nil {
+			recount()
 		}
-		switch {
-		case info.Confirmed:
-			return nil
-		case info.Expired:
-			return assent.Errorf(assent.ECONFLICT, "this confirmation link has expired")
-		}
-		now := s.now()
-		ob = s.newOutbox(tx)
-		changed, err := s.appendConfirmationEvents(ctx, tx, ob, info.AccountID, info.ParticipantID, id, optinIDs,
-			assent.EventConfirmed, assent.SourceConfirmation, now)
-		if err != nil {
-			return err
-		}
-		info.Confirmed = true
-		if _, err = tx.ExecContext(ctx, `UPDATE confirmations SET confirmed_at = $1 WHERE id = $2`, micros(now), id); err != nil {
-			return err
-		}
-		recount, err = s.confirmAnswers(ctx, tx, id, changed)
-		return err
 	})
-	if err == nil && recount != nil {
-		recount()
-	}
 	if err == nil {
 		ob.notify()
 	}
