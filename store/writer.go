@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,26 @@ type writer struct {
 	ch   chan *writeRequest
 	quit chan struct{}
 	done chan struct{}
+	// mu guards closed. Senders hold it for reading while they queue, so
+	// that once close has set closed, nothing more can be queued and the
+	// loop's last drain answers every request: none waits forever.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// enqueue queues req unless the writer is closed, or ctx ends first.
+func (wr *writer) enqueue(ctx context.Context, req *writeRequest) error {
+	wr.mu.RLock()
+	defer wr.mu.RUnlock()
+	if wr.closed {
+		return errClosed
+	}
+	select {
+	case wr.ch <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 type writeRequest struct {
@@ -36,11 +57,12 @@ type writeRequest struct {
 // is in flight while it runs. It returns once fn has.
 func (wr *writer) between(fn func()) {
 	req := &writeRequest{fn: fn, res: make(chan writeResult, 1)}
-	select {
-	case wr.ch <- req:
-		<-req.res
-	case <-wr.quit:
-		fn() // closing: no more writes either
+	if err := wr.enqueue(context.Background(), req); err != nil {
+		fn() // closed: there are no more writes either
+		return
+	}
+	if r := <-req.res; r.err == errClosed {
+		fn() // the writer closed before running it
 	}
 }
 
@@ -54,12 +76,8 @@ func newWriter(s *Store) *writer {
 // answer even if ctx ends, since the write may already be committed.
 func (wr *writer) submit(ctx context.Context, w *participationWrite) writeResult {
 	req := &writeRequest{ctx: ctx, w: w, res: make(chan writeResult, 1)}
-	select {
-	case wr.ch <- req:
-	case <-ctx.Done():
-		return writeResult{err: ctx.Err()}
-	case <-wr.quit:
-		return writeResult{err: errClosed}
+	if err := wr.enqueue(ctx, req); err != nil {
+		return writeResult{err: err}
 	}
 	return <-req.res
 }
@@ -177,10 +195,11 @@ func (wr *writer) commit(batch []*writeRequest) ([]writeResult, error) {
 }
 
 func (wr *writer) close() {
-	select {
-	case <-wr.quit:
-	default:
+	wr.mu.Lock()
+	if !wr.closed {
+		wr.closed = true
 		close(wr.quit)
 	}
+	wr.mu.Unlock()
 	<-wr.done
 }
