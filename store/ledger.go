@@ -47,25 +47,31 @@ func (l *ledger) head(ctx context.Context, accountID string) (chainHead, error) 
 // append chains e after the account's head and inserts it. It sets e's ID
 // (when empty), Seq, PrevHash and Hash.
 func (l *ledger) append(ctx context.Context, e *assent.ConsentEvent) error {
-	h, err := l.head(ctx, e.AccountID)
-	if err != nil {
-		return err
+	return l.appendAll(ctx, []*assent.ConsentEvent{e})
+}
+
+// appendAll chains events, in order, after their accounts' heads and
+// inserts them with one statement.
+func (l *ledger) appendAll(ctx context.Context, events []*assent.ConsentEvent) error {
+	rows := make([][]any, 0, len(events))
+	for _, e := range events {
+		h, err := l.head(ctx, e.AccountID)
+		if err != nil {
+			return err
+		}
+		if e.ID == "" {
+			e.ID = assent.NewID("evt_")
+		}
+		e.Seq, e.PrevHash = h.seq+1, h.hash
+		e.Hash = e.ComputeHash()
+		l.heads[e.AccountID] = chainHead{seq: e.Seq, hash: e.Hash}
+		l.dirty[e.AccountID] = true
+		rows = append(rows, []any{e.ID, e.AccountID, e.Seq, e.ParticipantID, e.OptinID, e.OptinVersion, string(e.Type),
+			nullString(e.ParticipationID), nullString(e.CampaignID), nullString(e.ConfirmationID), e.Source, e.IPHash,
+			micros(e.CreatedAt), e.PrevHash, e.Hash})
 	}
-	if e.ID == "" {
-		e.ID = assent.NewID("evt_")
-	}
-	e.Seq, e.PrevHash = h.seq+1, h.hash
-	e.Hash = e.ComputeHash()
-	if _, err := l.tx.ExecContext(ctx, `INSERT INTO consent_events (id, account_id, seq, participant_id, optin_id,
-		optin_version, type, participation_id, campaign_id, confirmation_id, source, ip_hash, created_at, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		e.ID, e.AccountID, e.Seq, e.ParticipantID, e.OptinID, e.OptinVersion, string(e.Type), nullString(e.ParticipationID),
-		nullString(e.CampaignID), nullString(e.ConfirmationID), e.Source, e.IPHash, micros(e.CreatedAt), e.PrevHash, e.Hash); err != nil {
-		return err
-	}
-	l.heads[e.AccountID] = chainHead{seq: e.Seq, hash: e.Hash}
-	l.dirty[e.AccountID] = true
-	return nil
+	return insertRows(ctx, l.tx, `INSERT INTO consent_events (id, account_id, seq, participant_id, optin_id, optin_version,
+		type, participation_id, campaign_id, confirmation_id, source, ip_hash, created_at, prev_hash, hash)`, rows, "")
 }
 
 // flush records the new chain heads on their accounts. Every transaction
@@ -85,15 +91,49 @@ func (l *ledger) flush(ctx context.Context) error {
 // setConsent moves the participant's state for an opt-in after event e,
 // from current (empty when none). It writes only when the state changes.
 func (l *ledger) setConsent(ctx context.Context, e *assent.ConsentEvent, current assent.ConsentState) (assent.ConsentState, error) {
-	next := current.Next(e.Type)
-	if next == current {
-		return next, nil
+	next, err := l.setConsents(ctx, []*assent.ConsentEvent{e}, []assent.ConsentState{current})
+	if err != nil {
+		return "", err
 	}
-	_, err := l.tx.ExecContext(ctx, `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5)
-		ON CONFLICT (participant_id, optin_id) DO UPDATE SET state = $4, added_at = $5, updated_at = $5`,
-		e.AccountID, e.ParticipantID, e.OptinID, string(next), micros(e.CreatedAt))
+	return next[0], nil
+}
+
+// setConsents moves the states after events, each from its current state,
+// writing those that change with one statement. The events must be of
+// distinct (participant, opt-in) pairs.
+func (l *ledger) setConsents(ctx context.Context, events []*assent.ConsentEvent, current []assent.ConsentState) ([]assent.ConsentState, error) {
+	next := make([]assent.ConsentState, len(events))
+	var rows [][]any
+	for i, e := range events {
+		next[i] = current[i].Next(e.Type)
+		if next[i] != current[i] {
+			at := micros(e.CreatedAt)
+			rows = append(rows, []any{e.AccountID, e.ParticipantID, e.OptinID, string(next[i]), at, at})
+		}
+	}
+	err := insertRows(ctx, l.tx, `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)`,
+		rows, ` ON CONFLICT (participant_id, optin_id) DO UPDATE
+		SET state = excluded.state, added_at = excluded.added_at, updated_at = excluded.updated_at`)
 	return next, err
+}
+
+// consentStates returns a participant's current state for each opt-in
+// they answered.
+func consentStates(ctx context.Context, q querier, participantID string) (map[string]assent.ConsentState, error) {
+	rows, err := q.QueryContext(ctx, `SELECT optin_id, state FROM consents WHERE participant_id = $1`, participantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]assent.ConsentState{}
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, err
+		}
+		out[id] = assent.ConsentState(st)
+	}
+	return out, rows.Err()
 }
 
 // consentState returns a participant's current state for an opt-in.

@@ -237,28 +237,36 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 	fact := stats.Participation{Campaign: w.campaign.ID, Day: stats.DayOf(w.at, acct.location), Seq: uint32(seq),
 		New: r.NewParticipant, Form: make([]string, len(w.form))}
 
-	var pending, answered []string
+	// Every answer of the form: its event, the new consent state and the
+	// answer row, each kind written with one statement.
+	current := map[string]assent.ConsentState{}
+	if !r.NewParticipant {
+		if current, err = consentStates(ctx, tx, r.ParticipantID); err != nil {
+			return writeResult{}, err
+		}
+	}
+	events := make([]*assent.ConsentEvent, len(w.form))
+	before := make([]assent.ConsentState, len(w.form))
 	for i := range w.form {
 		o := &w.form[i]
-		answer := sub.Answers[o.ID]
 		fact.Form[i] = o.ID
-		answered = append(answered, o.ID)
-		current := assent.ConsentState("")
-		if !r.NewParticipant {
-			if current, err = consentState(ctx, tx, r.ParticipantID, o.ID); err != nil {
-				return writeResult{}, err
-			}
-		}
-		e := &assent.ConsentEvent{AccountID: acct.id, ParticipantID: r.ParticipantID, OptinID: o.ID,
-			OptinVersion: o.Version, Type: assent.AnswerEvent(o, answer, current), ParticipationID: r.ID,
+		before[i] = current[o.ID]
+		events[i] = &assent.ConsentEvent{AccountID: acct.id, ParticipantID: r.ParticipantID, OptinID: o.ID,
+			OptinVersion: o.Version, Type: assent.AnswerEvent(o, sub.Answers[o.ID], before[i]), ParticipationID: r.ID,
 			CampaignID: w.campaign.ID, Source: sub.Source, IPHash: ipHash, CreatedAt: w.at}
-		if err := l.append(ctx, e); err != nil {
-			return writeResult{}, err
-		}
-		state, err := l.setConsent(ctx, e, current)
-		if err != nil {
-			return writeResult{}, err
-		}
+	}
+	if err := l.appendAll(ctx, events); err != nil {
+		return writeResult{}, err
+	}
+	states, err := l.setConsents(ctx, events, before)
+	if err != nil {
+		return writeResult{}, err
+	}
+	var pending, answered []string
+	answers := make([][]any, len(w.form))
+	for i := range w.form {
+		o, answer, e := &w.form[i], sub.Answers[w.form[i].ID], events[i]
+		answered = append(answered, o.ID)
 		confirmed := e.Type == assent.EventGiven
 		if answer != nil && *answer {
 			fact.Accepted |= 1 << i
@@ -266,14 +274,15 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 		if confirmed {
 			fact.Confirmed |= 1 << i
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO participation_answers (participation_id, optin_id, optin_version, position,
-			response, confirmed) VALUES ($1, $2, $3, $4, $5, $6)`, r.ID, o.ID, o.Version, i, nullBool(answer), confirmed); err != nil {
-			return writeResult{}, err
-		}
+		answers[i] = []any{r.ID, o.ID, o.Version, i, nullBool(answer), confirmed}
 		if e.Type == assent.EventPending {
 			pending = append(pending, o.ID)
 		}
-		r.Optins = append(r.Optins, assent.ReceiptAnswer{ID: o.ID, Response: answer, State: state})
+		r.Optins = append(r.Optins, assent.ReceiptAnswer{ID: o.ID, Response: answer, State: states[i]})
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO participation_answers (participation_id, optin_id, optin_version, position,
+		response, confirmed)`, answers, ""); err != nil {
+		return writeResult{}, err
 	}
 	if err := markAnswered(ctx, tx, answered); err != nil {
 		return writeResult{}, err

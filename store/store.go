@@ -219,3 +219,30 @@ func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n)
 	return n, err
 }
+
+// insertRows runs insert (an "INSERT INTO t (columns)" clause) with one
+// VALUES tuple per row, then suffix (an ON CONFLICT clause, say): one
+// statement, one round trip, for many rows. Rows must all have the same
+// width. No rows is a no-op.
+func insertRows(ctx context.Context, q querier, insert string, rows [][]any, suffix string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	width := len(rows[0])
+	var b strings.Builder
+	b.WriteString(insert)
+	b.WriteString(" VALUES ")
+	args := make([]any, 0, width*len(rows))
+	for i, row := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		b.WriteString(placeholders(len(args)+1, width))
+		b.WriteString(")")
+		args = append(args, row...)
+	}
+	b.WriteString(suffix)
+	_, err := q.ExecContext(ctx, b.String(), args...)
+	return err
+}
