@@ -343,3 +343,31 @@ func countRows(t *testing.T, s *store.Store, table string) int {
 	}
 	return n
 }
+
+// TestConsentWebhookCarriesTheVersionAccepted changes a double opt-in's
+// text before its confirmation: the consent.confirmed payload, like the
+// ledger, names the version the participant accepted and its text.
+func TestConsentWebhookCarriesTheVersionAccepted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	if _, err := f.s.CreateWebhook(ctx, f.account.ID, assent.WebhookEndpoint{URL: "https://example.com/hook",
+		Events: []string{assent.WebhookConsentConfirmed}, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.participate(t, "ada@example.com", false, true)
+	token := pendingToken(t, f.s)
+	if _, err := f.s.UpdateOptin(ctx, f.account.ID, f.daily.ID, func(o *assent.Optin) { o.Text = "Version two" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Confirm(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := store.ScalarForTest(f.s, `SELECT payload FROM webhook_events WHERE type = $1`, assent.WebhookConsentConfirmed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(payload, `"version":1,"text":"Daily deals text"`) || strings.Contains(payload, "Version two") {
+		t.Errorf("consent.confirmed payload: got %s, want version 1 and its text", payload)
+	}
+}

@@ -252,8 +252,17 @@ func (o *outbox) consentChanged(ctx context.Context, typ, accountID, participant
 		if !ok {
 			return fmt.Errorf("opt-in %s is missing", id)
 		}
+		// The version is that of the event just written for the opt-in: the
+		// text the participant accepted, as in the ledger, not today's.
+		version, text := opt.Version, opt.Text
+		if err := o.tx.QueryRowContext(ctx, `SELECT e.optin_version, v.text FROM consent_events e
+			JOIN optin_versions v ON v.optin_id = e.optin_id AND v.version = e.optin_version
+			WHERE e.participant_id = $1 AND e.optin_id = $2 ORDER BY e.seq DESC LIMIT 1`, participantID, id).
+			Scan(&version, &text); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		data.Optins = append(data.Optins, assent.ConsentOptin{ID: opt.ID, Name: opt.Name, Variable: opt.Variable,
-			Version: opt.Version, Text: opt.Text, State: state, Categories: optinCategories(opt, subs)})
+			Version: version, Text: text, State: state, Categories: optinCategories(opt, subs)})
 		for _, v := range opt.Subcategories {
 			data.Subcategories[v] = true
 		}
