@@ -28,7 +28,7 @@ func (s *Server) statsScope(r *http.Request) (stats.Query, stats.Header, error) 
 	if err := mergeProblems(perr, ierr); err != nil {
 		return stats.Query{}, stats.Header{}, err
 	}
-	h := stats.NewHeader(from, to, a.TimeZone, s.store.Stats.AsOf(accountID))
+	h := stats.NewHeader(from, to, a.TimeZone)
 	return stats.Query{From: from, To: to, Interval: interval}, h, nil
 }
 

@@ -60,7 +60,6 @@ type accountData struct {
 	formIndex map[string]int32
 	campaigns map[string]*campaignData
 	days      map[Day]*roaring.Bitmap // participants per day, all campaigns
-	asOf      time.Time               // time of the newest participation
 }
 
 type campaignData struct {
@@ -76,6 +75,14 @@ type patternKey struct {
 type cell struct {
 	counts map[patternKey]int64
 	people map[int32]*roaring.Bitmap // participants per form
+	latest map[formNew]time.Time     // the newest participation per form and newness
+}
+
+// formNew keys what a query's scope can tell apart within a cell: which
+// form was shown, and whether the participant was new.
+type formNew struct {
+	form int32
+	new  bool
 }
 
 func (e *Engine) account(id string) *accountData {
@@ -106,7 +113,7 @@ func (a *accountData) cell(campaign string, d Day) *cell {
 	}
 	x := c.cells[d]
 	if x == nil {
-		x = &cell{counts: map[patternKey]int64{}, people: map[int32]*roaring.Bitmap{}}
+		x = &cell{counts: map[patternKey]int64{}, people: map[int32]*roaring.Bitmap{}, latest: map[formNew]time.Time{}}
 		c.cells[d] = x
 	}
 	return x
@@ -120,6 +127,9 @@ func (e *Engine) Add(accountID string, p Participation, at time.Time) {
 	f := a.form(p.Form)
 	c := a.cell(p.Campaign, p.Day)
 	c.counts[patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}]++
+	if fn := (formNew{f, p.New}); at.After(c.latest[fn]) {
+		c.latest[fn] = at
+	}
 	bm := c.people[f]
 	if bm == nil {
 		bm = roaring.New()
@@ -132,9 +142,6 @@ func (e *Engine) Add(accountID string, p Participation, at time.Time) {
 		a.days[p.Day] = day
 	}
 	day.Add(p.Seq)
-	if at.After(a.asOf) {
-		a.asOf = at
-	}
 }
 
 // SetConfirmed changes which acceptances of a counted participation are
@@ -154,16 +161,6 @@ func (e *Engine) SetConfirmed(accountID string, p Participation, confirmed uint6
 	}
 	old.confirmed = confirmed
 	c.counts[old]++
-}
-
-// AsOf returns the time of the newest participation counted for the account.
-func (e *Engine) AsOf(accountID string) time.Time {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if a := e.accounts[accountID]; a != nil {
-		return a.asOf
-	}
-	return time.Time{}
 }
 
 // Adopt replaces the statistics of an account with those counted in from,

@@ -14,7 +14,7 @@ func recount(ps []Participation, cat *Catalog, q Query) Result {
 	res := Result{Totals: *newTotals(), ByCampaign: map[string]*Totals{}}
 	people := map[uint32]bool{}
 	series := map[Day]*Totals{}
-	for _, p := range ps {
+	for i, p := range ps {
 		if p.Day < q.From || p.Day > q.To || (q.Campaigns != nil && !q.Campaigns[p.Campaign]) || (q.NewOnly && !p.New) {
 			continue
 		}
@@ -28,6 +28,9 @@ func recount(ps []Participation, cat *Catalog, q Query) Result {
 			continue // without a focus, a form without opt-ins counts too
 		}
 		people[p.Seq] = true
+		if at := timeOf(i); at.After(res.AsOf) {
+			res.AsOf = at
+		}
 		targets := []*Totals{&res.Totals}
 		if res.ByCampaign[p.Campaign] == nil {
 			res.ByCampaign[p.Campaign] = newTotals()
@@ -166,8 +169,8 @@ func TestQueryEqualsRecount(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		ps, cat, campaigns, optins := randomAccount(r)
 		e := NewEngine()
-		for _, p := range ps {
-			e.Add("acc", p, time.Unix(0, 0))
+		for i, p := range ps {
+			e.Add("acc", p, timeOf(i))
 		}
 		start := DayOfDate(2026, 1, 1)
 		for i := 0; i < 25; i++ {
@@ -232,3 +235,6 @@ func TestIntervalBuckets(t *testing.T) {
 		t.Errorf("month after December: got %s", got)
 	}
 }
+
+// timeOf is the time the i-th random participation is made at.
+func timeOf(i int) time.Time { return time.Unix(int64(1_700_000_000+i), 0) }

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math/bits"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -55,7 +56,9 @@ func newTotals() *Totals {
 // Result is what a query counted.
 type Result struct {
 	Totals
-	Unique     int64
+	Unique int64
+	// AsOf is the time of the newest participation counted; zero when none.
+	AsOf       time.Time
 	ByCampaign map[string]*Totals
 	Series     []SeriesPoint // one per interval from From to To, when Interval is set
 }
@@ -176,6 +179,11 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 					byCampaign.add(a, m, k, n)
 					if point != nil {
 						point.add(a, m, k, n)
+					}
+				}
+				for fn, at := range x.latest {
+					if (q.Focus == nil || masks[fn.form].focus != 0) && (!q.NewOnly || fn.new) && at.After(res.AsOf) {
+						res.AsOf = at
 					}
 				}
 				if q.Campaigns != nil || q.Focus != nil {

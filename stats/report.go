@@ -74,18 +74,25 @@ type Header struct {
 	From     string     `json:"from"`
 	To       string     `json:"to"`
 	TimeZone string     `json:"time_zone"`
-	AsOf     *time.Time `json:"as_of"` // the newest participation counted; null before the first
+	AsOf     *time.Time `json:"as_of"` // the newest participation the report counts; null when it counts none
 	// Recomputing says whether a re-categorisation is still being applied.
 	// Categories are applied when a report is read, so it is always false;
 	// it is here because clients are promised the flag.
 	Recomputing bool `json:"recomputing"`
 }
 
-// NewHeader fills a Header.
-func NewHeader(from, to Day, timeZone string, asOf time.Time) Header {
-	h := Header{From: from.String(), To: to.String(), TimeZone: timeZone}
-	if !asOf.IsZero() {
-		t := asOf.UTC()
+// NewHeader fills a Header; the report's constructor sets AsOf from the
+// result it reports.
+func NewHeader(from, to Day, timeZone string) Header {
+	return Header{From: from.String(), To: to.String(), TimeZone: timeZone}
+}
+
+// withAsOf returns h saying that the newest participation counted is of
+// time at (none when at is zero).
+func (h Header) withAsOf(at time.Time) Header {
+	h.AsOf = nil
+	if !at.IsZero() {
+		t := at.UTC()
 		h.AsOf = &t
 	}
 	return h
@@ -218,7 +225,7 @@ type CampaignReport struct {
 // NewCampaignReport assembles the dashboard of a campaign from a query
 // limited to it.
 func (m *Meta) NewCampaignReport(campaignID string, h Header, interval Interval, r Result) CampaignReport {
-	return CampaignReport{CampaignID: campaignID, Header: h, Interval: interval, Participations: r.Participations,
+	return CampaignReport{CampaignID: campaignID, Header: h.withAsOf(r.AsOf), Interval: interval, Participations: r.Participations,
 		UniqueParticipants: r.Unique, NewParticipants: r.New, Optins: m.optinStats(&r.Totals, m.Campaigns[campaignID].Optins),
 		Categories: m.categoryStats(&r.Totals), Series: seriesStats(r.Series, false)}
 }
@@ -298,7 +305,7 @@ func contains(list []string, s string) bool {
 
 // NewOptinReport assembles the opt-in stats.
 func (m *Meta) NewOptinReport(h Header, interval Interval, f Filters, r Result) OptinReport {
-	rep := OptinReport{Header: h, Interval: interval, Filters: f, Participations: r.Participations,
+	rep := OptinReport{Header: h.withAsOf(r.AsOf), Interval: interval, Filters: f, Participations: r.Participations,
 		UniqueParticipants: r.Unique, NewParticipants: r.New, Categories: m.categoryStats(&r.Totals),
 		Optins: m.optinStats(&r.Totals, nil), ByCampaign: []CampaignOptinStat{}, Series: seriesStats(r.Series, true)}
 	for cid, t := range r.ByCampaign {
@@ -348,7 +355,7 @@ type GlobalReport struct {
 // NewGlobalReport assembles the global stats.
 func (m *Meta) NewGlobalReport(h Header, r Result) GlobalReport {
 	marketing := StatOf(r.Categories[assent.CategoryNewsletterMarketing])
-	rep := GlobalReport{Header: h, Participations: r.Participations, UniqueParticipants: r.Unique,
+	rep := GlobalReport{Header: h.withAsOf(r.AsOf), Participations: r.Participations, UniqueParticipants: r.Unique,
 		NewParticipants: r.New, MarketingOptinRate: marketing.Rate, Marketing: marketing,
 		Categories: m.categoryStats(&r.Totals), TopCampaigns: []TopCampaign{}}
 	for id, t := range r.ByCampaign {

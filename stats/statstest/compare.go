@@ -141,7 +141,7 @@ func Direct(st *store.Store, accountID string, r Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := stats.NewHeader(from, to, a.TimeZone, st.Stats.AsOf(accountID))
+	h := stats.NewHeader(from, to, a.TimeZone)
 	q := stats.Query{From: from, To: to, Interval: interval}
 	meta, err := st.StatsMeta(ctx, accountID)
 	if err != nil {

@@ -253,17 +253,16 @@ func Load(t testing.TB, db *sql.DB, accountID string) *Data {
 	return d
 }
 
-// AsOf is the time of the account's newest participation, nil before the
-// first.
-func (d *Data) AsOf() *time.Time {
-	var newest *time.Time
-	for _, p := range d.Participations {
-		if newest == nil || p.At.After(*newest) {
+// newest is the time of the newest of ps, nil when there is none.
+func newest(ps []*Participation) *time.Time {
+	var out *time.Time
+	for _, p := range ps {
+		if out == nil || p.At.After(*out) {
 			at := p.At
-			newest = &at
+			out = &at
 		}
 	}
-	return newest
+	return out
 }
 
 // CheckStored checks what the stored rows must say about themselves, from

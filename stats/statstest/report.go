@@ -297,8 +297,10 @@ func showed(p *Participation, focus func(string) bool) bool {
 	return false
 }
 
-func (d *Data) header(from, to string) Header {
-	return Header{From: from, To: to, TimeZone: d.TimeZone, AsOf: d.AsOf()}
+// header is what a report over the participations ps says it covers;
+// as_of is the newest of ps.
+func (d *Data) header(from, to string, ps []*Participation) Header {
+	return Header{From: from, To: to, TimeZone: d.TimeZone, AsOf: newest(ps)}
 }
 
 // categories lists the four categories in their fixed order, each with
@@ -434,7 +436,7 @@ func (d *Data) Expect(r Request, now time.Time) any {
 func (d *Data) CampaignReport(campaignID, from, to, interval string) CampaignReport {
 	ps := d.scope(from, to, func(p *Participation) bool { return p.Campaign == campaignID })
 	t := d.tally(ps, nil)
-	return CampaignReport{CampaignID: campaignID, Header: d.header(from, to), Interval: interval,
+	return CampaignReport{CampaignID: campaignID, Header: d.header(from, to, ps), Interval: interval,
 		Participations: t.participations, UniqueParticipants: int64(len(t.people)), NewParticipants: int64(len(t.fresh)),
 		Optins: d.optins(t, d.Campaigns[campaignID].Form), Categories: d.categories(t),
 		Series: d.series(ps, from, to, interval, nil, false)}
@@ -469,7 +471,7 @@ func (d *Data) OptinReport(from, to, interval string, f Filters) OptinReport {
 			(f.Participants != "new" || p.First) && (focus == nil || showed(p, focus))
 	})
 	t := d.tally(ps, focus)
-	rep := OptinReport{Header: d.header(from, to), Interval: interval, Filters: f, Participations: t.participations,
+	rep := OptinReport{Header: d.header(from, to, ps), Interval: interval, Filters: f, Participations: t.participations,
 		UniqueParticipants: int64(len(t.people)), NewParticipants: int64(len(t.fresh)), Categories: d.categories(t),
 		Optins: d.optins(t, nil), ByCampaign: []CampaignOptin{}, Series: d.series(ps, from, to, interval, focus, true)}
 	byCampaign := map[string][]*Participation{}
@@ -502,7 +504,7 @@ func (d *Data) GlobalReport(from, to string) GlobalReport {
 	ps := d.scope(from, to, func(*Participation) bool { return true })
 	t := d.tally(ps, nil)
 	marketing := t.categories[assent.CategoryNewsletterMarketing].stat()
-	rep := GlobalReport{Header: d.header(from, to), Participations: t.participations,
+	rep := GlobalReport{Header: d.header(from, to, ps), Participations: t.participations,
 		UniqueParticipants: int64(len(t.people)), NewParticipants: int64(len(t.fresh)),
 		MarketingOptinRate: marketing.Rate, Marketing: marketing, Categories: d.categories(t),
 		TopCampaigns: []TopCampaign{}}
