@@ -84,14 +84,20 @@ type participantJSON struct {
 	PreferencesURL string `json:"preferences_url,omitempty"`
 }
 
-func (s *Server) participantJSON(r *http.Request, p assent.Participant) (participantJSON, error) {
-	out := participantJSON{Participant: p}
-	if p.ErasedAt != nil {
-		return out, nil
+// writeParticipant answers with a participant and, unless erased, their
+// preferences link; err is the lookup's error, returned as is.
+func (s *Server) writeParticipant(w http.ResponseWriter, r *http.Request, p assent.Participant, err error) error {
+	if err != nil {
+		return err
 	}
-	u, err := s.PreferencesURL(r.Context(), p.AccountID, p.ID)
-	out.PreferencesURL = u
-	return out, err
+	out := participantJSON{Participant: p}
+	if p.ErasedAt == nil {
+		if out.PreferencesURL, err = s.PreferencesURL(r.Context(), p.AccountID, p.ID); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *Server) apiParticipantFind(w http.ResponseWriter, r *http.Request) error {
@@ -100,28 +106,12 @@ func (s *Server) apiParticipantFind(w http.ResponseWriter, r *http.Request) erro
 		return invalidField("email", "is required: GET /api/v1/participants?email=…")
 	}
 	p, err := s.store.ParticipantByEmail(r.Context(), principal(r.Context()).AccountID, email)
-	if err != nil {
-		return err
-	}
-	out, err := s.participantJSON(r, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return s.writeParticipant(w, r, p, err)
 }
 
 func (s *Server) apiParticipantGet(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.store.Participant(r.Context(), principal(r.Context()).AccountID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	out, err := s.participantJSON(r, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return s.writeParticipant(w, r, p, err)
 }
 
 func (s *Server) apiParticipantProof(w http.ResponseWriter, r *http.Request) error {
@@ -149,15 +139,7 @@ func (s *Server) apiParticipantWithdraw(w http.ResponseWriter, r *http.Request) 
 		ids = []string{req.OptinID}
 	}
 	p, err := s.store.Withdraw(r.Context(), principal(r.Context()).AccountID, r.PathValue("id"), ids, req.All, assent.SourceAPI)
-	if err != nil {
-		return err
-	}
-	out, err := s.participantJSON(r, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return s.writeParticipant(w, r, p, err)
 }
 
 func (s *Server) apiParticipantErase(w http.ResponseWriter, r *http.Request) error {
