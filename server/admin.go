@@ -50,7 +50,8 @@ type adminUI struct {
 // adminPages names every admin page template; each is
 // ui/templates/admin/NAME.html, parsed with the layout and partials.
 var adminPages = []string{"login", "error", "optins", "optin", "optin_form", "subcategories", "subcategory_form",
-	"campaigns", "campaign", "campaign_form", "settings_account", "settings_users", "settings_apikeys"}
+	"campaigns", "campaign", "campaign_form", "campaign_stats", "insights", "global_stats", "settings_account", "settings_users",
+	"settings_apikeys"}
 
 // newAdminUI parses the admin templates once, at start; like the public
 // ones, a template that does not parse panics.
@@ -70,6 +71,13 @@ func (s *Server) newAdminUI(cfg Config) *adminUI {
 		return map[string]string{assent.FieldRequired: "Required", assent.FieldOptional: "Optional",
 			assent.FieldHidden: "Not asked"}[mode]
 	}
+	funcs["selectOf"] = func(f formView, name, label string, choices []choice, value, any string) fieldView {
+		return fieldView{ID: fieldID(name), Name: name, Label: label, Value: value, Error: f.Error(name), Choices: choices,
+			Placeholder: any}
+	}
+	funcs["count"] = formatCount
+	funcs["rate"] = formatRate
+	funcs["day"] = formatDay
 	funcs["categoryName"] = func(key string) string {
 		c, _ := assent.CategoryByKey(key)
 		return c.Name
@@ -257,7 +265,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, to, message st
 type adminPage struct {
 	Title string
 	// Section is the navigation entry of the page: optins, subcategories,
-	// campaigns or settings; Tab is the settings tab.
+	// campaigns, insights, stats or settings; Tab is the settings tab.
 	Section, Tab string
 	Session      *assent.Session // nil on the sign-in and some error pages
 	Flash        *flash
@@ -314,10 +322,10 @@ func (p adminPage) Nav() []navItem {
 		}}, navItem{Label: "Campaigns", Href: "/admin/campaigns", Section: "campaigns"})
 	}
 	if p.Can("stats") {
-		out = append(out, navItem{Label: "Insights", Soon: true})
+		out = append(out, navItem{Label: "Insights", Href: "/admin/insights", Section: "insights"})
 	}
 	if p.Can("global_stats") {
-		out = append(out, navItem{Label: "Global stats", Soon: true})
+		out = append(out, navItem{Label: "Global stats", Href: "/admin/stats", Section: "stats"})
 	}
 	if p.Can("participants") {
 		out = append(out, navItem{Label: "Participants", Soon: true})

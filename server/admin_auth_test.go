@@ -374,6 +374,10 @@ var adminRouteAllowed = map[string][]assent.Role{
 	"POST /admin/campaigns/{id}/optins":  rolesEditing,
 	"POST /admin/campaigns/{id}/archive": rolesEditing,
 	"POST /admin/campaigns/{id}/restore": rolesEditing,
+	"GET /admin/campaigns/{id}/stats":    rolesReading,
+
+	"GET /admin/insights": rolesReading,
+	"GET /admin/stats":    rolesMarketing,
 
 	"GET /admin/settings":                      rolesAdmin,
 	"POST /admin/settings":                     rolesAdmin,
@@ -456,6 +460,9 @@ func TestAdminRoles(t *testing.T) {
 			{"/admin/subcategories", `href="/admin/subcategories/` + ids["subcategories"] + `/edit"`, rolesMarketing},
 			{"/admin/campaigns/" + ids["campaigns"], `action="/admin/campaigns/` + ids["campaigns"] + `/archive"`, rolesEditing},
 			{"/admin/campaigns", `href="/admin/optins"`, rolesReading},
+			{"/admin/campaigns", `href="/admin/insights"`, rolesReading},
+			{"/admin/campaigns", `href="/admin/stats"`, rolesMarketing},
+			{"/admin/campaigns/" + ids["campaigns"], `href="/admin/campaigns/` + ids["campaigns"] + `/stats"`, rolesReading},
 		} {
 			p := e.adminMust(200, tokens[role], "GET", tc.path, nil)
 			if got, want := strings.Contains(p.body, tc.link), slices.Contains(tc.allowed, role); got != want {

@@ -268,6 +268,30 @@ func TestAdminInBrowser(t *testing.T) {
 		t.Errorf("consents: got %v, want both given", states)
 	}
 
+	// The statistics count the participation at once.
+	campaignID := strings.TrimPrefix(formURL, base+"/f/")
+	run("campaign dashboard",
+		chromedp.Navigate(base+"/admin/campaigns/"+campaignID),
+		chromedp.WaitVisible(css(`a[href$="/stats"]`)),
+		chromedp.Click(css(`.header-actions a[href$="/stats"]`)),
+		chromedp.WaitVisible(css(`.chart-svg`)),
+		shot("10a-campaign-dashboard"),
+	)
+	if got := text(`.headline .figure:first-child dd`); got != "1" {
+		t.Errorf("dashboard participations: got %q, want 1", got)
+	}
+	run("insights",
+		chromedp.Navigate(base+"/admin/insights?period=last_30_days"),
+		chromedp.WaitVisible(css(`.chart-svg`)),
+		shot("10b-insights"),
+		chromedp.Navigate(base+"/admin/stats"),
+		chromedp.WaitVisible(css(`.marketing .big`)),
+		shot("10c-global-stats"),
+	)
+	if got := text(`.marketing .big`); got != "100.0%" {
+		t.Errorf("global marketing opt-in rate: got %q, want 100.0%%", got)
+	}
+
 	// The settings.
 	run("settings",
 		chromedp.Navigate(base+"/admin/settings"),

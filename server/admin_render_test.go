@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/stats"
 	"github.com/assentdev/assent/store"
 )
 
@@ -153,6 +154,75 @@ func TestAdminPagesRender(t *testing.T) {
 			return v
 		},
 	}
+	// The statistics pages, with figures, null rates and series, or empty.
+	rate := 0.4567
+	confirmed := int64(1234)
+	stat := stats.Stat{Displays: 12345, Conversions: 5638, Rate: &rate}
+	cats := []stats.CategoryStat{{Key: "newsletter_marketing", Name: "Newsletter & marketing", Stat: stat,
+		Subcategories: []stats.SubcategoryStat{{Value: "weekly", Name: "Weekly", Stat: stat}}}, {Key: "legal", Name: "Legal"}}
+	series := []stats.SeriesStat{{Start: "2026-11-01", Participations: 3, Categories: map[string]stats.Stat{"newsletter_marketing": stat}},
+		{Start: "2026-11-02", Categories: map[string]stats.Stat{}}, {Start: "2026-11-03", Participations: 1234567,
+			Categories: map[string]stats.Stat{"newsletter_marketing": stat}}}
+	header := stats.Header{From: "2026-11-01", To: "2026-11-03", TimeZone: "Europe/Brussels", AsOf: &at}
+	statsForm := func(form bool, fields ...string) formView {
+		f := newForm(url.Values{"from": {"2026-11-01"}}, statsLabels)
+		if form {
+			for _, name := range fields {
+				f.Errors[name] = "Is wrong"
+			}
+			f.Errors["period"] = "Must be one of today"
+		}
+		return f
+	}
+	controls := func(r stats.Header, interval stats.Interval) statsControls {
+		return newStatsControls(httptest.NewRequest("GET", "/admin/x?campaign=c&from=2026-11-01&to=2026-11-03", nil), "/admin/x", r,
+			interval, insightsFilters)
+	}
+	pages["campaign_stats"] = func(form bool) adminData {
+		v := &campaignStatsView{adminPage: adminPage{Title: "Dashboard", Section: "campaigns", Form: statsForm(form, "from", "to", "interval")},
+			Campaign: campaign, Controls: controls(stats.Header{From: "2026-11-01", To: "2026-11-03"}, stats.IntervalDay),
+			Report: stats.CampaignReport{Categories: cats[1:]}}
+		if form {
+			v.Report = stats.CampaignReport{Header: header, Participations: 1234567, UniqueParticipants: 1000, NewParticipants: 999,
+				Optins:     []stats.OptinStat{{ID: "opt_1", Name: "News", Stat: stat, Confirmed: &confirmed}, {ID: "opt_2", Name: "Rules"}},
+				Categories: cats, Series: series, Interval: stats.IntervalDay}
+			v.Controls = controls(header, stats.IntervalDay)
+		}
+		v.Chart = seriesChart("chart", "Participations", v.Report.Interval, v.Report.Series,
+			func(p stats.SeriesStat) int64 { return p.Participations }, "Participations", "newsletter_marketing")
+		return v
+	}
+	pages["insights"] = func(form bool) adminData {
+		v := &insightsView{adminPage: adminPage{Title: "Insights", Section: "insights",
+			Form: statsForm(form, "from", "to", "interval", "campaign", "optin", "category", "subcategory", "language", "participants")},
+			Controls: controls(stats.Header{From: "2026-11-01", To: "2026-11-03"}, stats.IntervalWeek), Categories: categoryChoices(),
+			Report: stats.OptinReport{Filters: stats.Filters{Participants: "all"}, Categories: cats}}
+		if form {
+			v.Report = stats.OptinReport{Header: header, Interval: stats.IntervalWeek, Participations: 5, Categories: cats,
+				Filters:    stats.Filters{Campaign: "cmp_1", Subcategory: "weekly", Participants: "new"},
+				Optins:     []stats.OptinStat{{ID: "opt_1", Name: "News", Stat: stat}},
+				ByCampaign: []stats.CampaignOptinStat{{CampaignID: "cmp_1", CampaignName: "Summer", OptinID: "opt_1", OptinName: "News", Stat: stat}},
+				Series:     series}
+			v.Campaigns, v.Optins = []choice{{"cmp_1", "Summer", ""}}, []choice{{"opt_1", "News (en)", ""}}
+			v.Subcategories = []choice{{"weekly", "Weekly", "Newsletter & marketing"}, {"legal", "Legal", "Legal"}}
+			v.Languages, v.Filtered = []choice{{"en", "English (en)", ""}}, true
+		}
+		for _, c := range assent.Categories {
+			v.Charts = append(v.Charts, seriesChart("chart-"+c.Key, c.Name, v.Report.Interval, v.Report.Series,
+				func(p stats.SeriesStat) int64 { return p.Categories[c.Key].Conversions }, "Conversions", c.Key))
+		}
+		return v
+	}
+	pages["global_stats"] = func(form bool) adminData {
+		v := &globalStatsView{adminPage: adminPage{Title: "Global stats", Section: "stats", Form: statsForm(form, "from", "to")},
+			Controls: controls(stats.Header{From: "2026-11-01", To: "2026-11-03"}, ""), Report: stats.GlobalReport{Categories: cats[1:]}}
+		if form {
+			v.Report = stats.GlobalReport{Header: header, Participations: 7, MarketingOptinRate: &rate, Marketing: stat, Categories: cats,
+				TopCampaigns: []stats.TopCampaign{{ID: "cmp_1", Name: "Summer", Participations: 7, MarketingRate: &rate}, {ID: "cmp_2", Name: "Winter"}}}
+			v.Trend = seriesChart("trend", "Trend", stats.IntervalMonth, series, nil, "", "newsletter_marketing")
+		}
+		return v
+	}
 	for _, name := range adminPages {
 		if pages[name] == nil && pages[name+"-refused"] == nil {
 			t.Errorf("page %s has no fixture", name)
@@ -234,5 +304,45 @@ func TestFormSummaryOrder(t *testing.T) {
 	want := []string{"name Internal name: is wrong", "text Consent text: is wrong", "subcategories Subcategories: is wrong", " Is wrong"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestStatsFormatting checks how the statistics pages write numbers, and
+// the scales and intervals their charts pick.
+func TestStatsFormatting(t *testing.T) {
+	t.Parallel()
+	third, one := 1.0/3, 1.0
+	for _, tc := range []struct{ got, want string }{
+		{formatCount(0), "0"}, {formatCount(999), "999"}, {formatCount(1000), "1,000"}, {formatCount(1234567), "1,234,567"},
+		{formatCount(-12345), "-12,345"}, {formatRate(nil), "—"}, {formatRate(&third), "33.3%"}, {formatRate(&one), "100.0%"},
+		{formatDay("2026-11-05"), "5 Nov 2026"}, {intervalLabel(stats.IntervalMonth, "2026-11-01"), "Nov 2026"},
+		{intervalLabel(stats.IntervalWeek, "2026-11-02"), "Week of 2 Nov"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+	for n, want := range map[int64]int64{0: 4, 3: 4, 5: 8, 9: 20, 41: 80, 1234: 2000, 1234567: 2000000} {
+		if got := niceCeil(n); got != want {
+			t.Errorf("niceCeil(%d): got %d, want %d", n, got, want)
+		}
+	}
+	for days, want := range map[stats.Day]stats.Interval{7: stats.IntervalDay, 62: stats.IntervalDay, 90: stats.IntervalWeek,
+		365: stats.IntervalMonth} {
+		if got := autoInterval(100, 100+days-1); got != want {
+			t.Errorf("%d days: got interval %s, want %s", days, got, want)
+		}
+	}
+	// A null rate breaks the line; an empty series says so.
+	rate := 0.5
+	series := []stats.SeriesStat{{Start: "2026-11-01", Participations: 2, Categories: map[string]stats.Stat{"legal": {Rate: &rate}}},
+		{Start: "2026-11-02", Categories: map[string]stats.Stat{}},
+		{Start: "2026-11-03", Participations: 1, Categories: map[string]stats.Stat{"legal": {Rate: &rate}}}}
+	c := seriesChart("c", "T", stats.IntervalDay, series, func(p stats.SeriesStat) int64 { return p.Participations }, "Participations", "legal")
+	if len(c.Lines) != 2 || len(c.Bars) != 2 || len(c.Rows) != 3 || c.Empty {
+		t.Errorf("got %d lines, %d bars, %d rows, empty %v; want 2, 2, 3, false", len(c.Lines), len(c.Bars), len(c.Rows), c.Empty)
+	}
+	if c := seriesChart("c", "T", stats.IntervalDay, series[1:2], nil, "", "legal"); !c.Empty {
+		t.Error("a series with nothing: want it empty")
 	}
 }

@@ -52,21 +52,14 @@ func mergeProblems(errs ...error) error {
 }
 
 func (s *Server) apiCampaignStats(w http.ResponseWriter, r *http.Request) error {
-	accountID := principal(r.Context()).AccountID
-	c, err := s.store.Campaign(r.Context(), accountID, r.PathValue("id"))
+	c, err := s.store.Campaign(r.Context(), principal(r.Context()).AccountID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	q, h, err := s.statsScope(r)
+	rep, err := s.campaignReport(r, c)
 	if err != nil {
 		return err
 	}
-	meta, err := s.store.StatsMeta(r.Context(), accountID)
-	if err != nil {
-		return err
-	}
-	q.Campaigns = map[string]bool{c.ID: true}
-	rep := meta.NewCampaignReport(c.ID, h, q.Interval, s.store.Stats.Query(accountID, meta.Catalog(), q))
 	if wantsCSV(r) {
 		return writeCSV(w, "campaign-"+c.ID+"-stats", campaignReportRows(rep))
 	}
@@ -74,15 +67,46 @@ func (s *Server) apiCampaignStats(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) apiOptinStats(w http.ResponseWriter, r *http.Request) error {
+// campaignReport computes the dashboard of campaign c for the period and
+// interval of the request: the one computation behind the API, the admin
+// page and both exports.
+func (s *Server) campaignReport(r *http.Request, c assent.Campaign) (stats.CampaignReport, error) {
 	accountID := principal(r.Context()).AccountID
 	q, h, err := s.statsScope(r)
 	if err != nil {
-		return err
+		return stats.CampaignReport{}, err
 	}
 	meta, err := s.store.StatsMeta(r.Context(), accountID)
 	if err != nil {
+		return stats.CampaignReport{}, err
+	}
+	q.Campaigns = map[string]bool{c.ID: true}
+	return meta.NewCampaignReport(c.ID, h, q.Interval, s.store.Stats.Query(accountID, meta.Catalog(), q)), nil
+}
+
+func (s *Server) apiOptinStats(w http.ResponseWriter, r *http.Request) error {
+	rep, _, err := s.optinReport(r)
+	if err != nil {
 		return err
+	}
+	if wantsCSV(r) {
+		return writeCSV(w, "optin-stats", optinReportRows(rep))
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// optinReport computes the opt-in stats for the period, interval and
+// filters of the request, and returns them with what they name.
+func (s *Server) optinReport(r *http.Request) (stats.OptinReport, stats.Meta, error) {
+	accountID := principal(r.Context()).AccountID
+	q, h, err := s.statsScope(r)
+	if err != nil {
+		return stats.OptinReport{}, stats.Meta{}, err
+	}
+	meta, err := s.store.StatsMeta(r.Context(), accountID)
+	if err != nil {
+		return stats.OptinReport{}, stats.Meta{}, err
 	}
 	v := r.URL.Query()
 	f := stats.Filters{Campaign: v.Get("campaign"), Optin: v.Get("optin"), Category: v.Get("category"),
@@ -115,15 +139,10 @@ func (s *Server) apiOptinStats(w http.ResponseWriter, r *http.Request) error {
 		p.Add("participants", "must be all or new")
 	}
 	if err := p.Err(); err != nil {
-		return err
+		return stats.OptinReport{}, meta, err
 	}
 	q.Campaigns, q.Focus, q.NewOnly = meta.CampaignsOf(f), meta.Focus(f), f.Participants == "new"
-	rep := meta.NewOptinReport(h, q.Interval, f, s.store.Stats.Query(accountID, meta.Catalog(), q))
-	if wantsCSV(r) {
-		return writeCSV(w, "optin-stats", optinReportRows(rep))
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return meta.NewOptinReport(h, q.Interval, f, s.store.Stats.Query(accountID, meta.Catalog(), q)), meta, nil
 }
 
 func hasSubcategory(m stats.Meta, value string) bool {
@@ -136,20 +155,28 @@ func hasSubcategory(m stats.Meta, value string) bool {
 }
 
 func (s *Server) apiGlobalStats(w http.ResponseWriter, r *http.Request) error {
-	accountID := principal(r.Context()).AccountID
-	q, h, err := s.statsScope(r)
+	rep, err := s.globalReport(r)
 	if err != nil {
 		return err
 	}
-	q.Interval = "" // the global stats have no series
-	meta, err := s.store.StatsMeta(r.Context(), accountID)
-	if err != nil {
-		return err
-	}
-	rep := meta.NewGlobalReport(h, s.store.Stats.Query(accountID, meta.Catalog(), q))
 	if wantsCSV(r) {
 		return writeCSV(w, "global-stats", globalReportRows(rep))
 	}
 	writeJSON(w, http.StatusOK, rep)
 	return nil
+}
+
+// globalReport computes the global stats for the period of the request.
+func (s *Server) globalReport(r *http.Request) (stats.GlobalReport, error) {
+	accountID := principal(r.Context()).AccountID
+	q, h, err := s.statsScope(r)
+	if err != nil {
+		return stats.GlobalReport{}, err
+	}
+	q.Interval = "" // the global stats have no series
+	meta, err := s.store.StatsMeta(r.Context(), accountID)
+	if err != nil {
+		return stats.GlobalReport{}, err
+	}
+	return meta.NewGlobalReport(h, s.store.Stats.Query(accountID, meta.Catalog(), q)), nil
 }

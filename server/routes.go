@@ -100,11 +100,16 @@ func (s *Server) routes() {
 	s.admin("GET /admin/campaigns/new", assent.ManageCampaigns, s.adminCampaignNew)
 	s.admin("POST /admin/campaigns", assent.ManageCampaigns, s.adminCampaignCreate)
 	s.admin("GET /admin/campaigns/{id}", assent.ReadContent, s.adminCampaignShow)
+	s.admin("GET /admin/campaigns/{id}/stats", assent.ReadStats, s.adminCampaignStats)
 	s.admin("GET /admin/campaigns/{id}/edit", assent.ManageCampaigns, s.adminCampaignEdit)
 	s.admin("POST /admin/campaigns/{id}", assent.ManageCampaigns, s.adminCampaignUpdate)
 	s.admin("POST /admin/campaigns/{id}/optins", assent.ManageCampaigns, s.adminCampaignOptins)
 	s.admin("POST /admin/campaigns/{id}/archive", assent.ManageCampaigns, s.adminCampaignStatus(assent.StatusArchived))
 	s.admin("POST /admin/campaigns/{id}/restore", assent.ManageCampaigns, s.adminCampaignStatus(assent.StatusActive))
+
+	// The statistics pages answer format=csv with the API's export.
+	s.admin("GET /admin/insights", assent.ReadStats, s.adminInsights)
+	s.admin("GET /admin/stats", assent.ReadGlobalStats, s.adminGlobalStats)
 
 	s.admin("GET /admin/settings", assent.ManageAccount, s.adminAccountShow)
 	s.admin("POST /admin/settings", assent.ManageAccount, s.adminAccountUpdate)
