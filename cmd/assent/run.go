@@ -28,6 +28,7 @@ const usage = `assent: opt-in and consent management
 
 Usage:
   assent serve   [-listen :8080] [-db sqlite:assent.db | -db postgres://…] [-base-url URL]
+  assent demo    [-listen :8080] [-participations 20000] [-seed 1]
   assent migrate [-db …]
   assent account create [-db …] -name NAME [-timezone Europe/Brussels]
   assent apikey create  [-db …] [-account NAME_OR_ID] -role ROLE [-name LABEL]
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "serve":
 		return e.serve(ctx, rest)
+	case "demo":
+		return e.demo(ctx, rest)
 	case "migrate":
 		return e.migrate(ctx, rest)
 	case "account create":
@@ -159,14 +162,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	var log *slog.Logger
-	switch *logFormat {
-	case "text":
-		log = slog.New(slog.NewTextHandler(e.stderr, nil))
-	case "json":
-		log = slog.New(slog.NewJSONHandler(e.stderr, nil))
-	default:
-		return usageError{fmt.Sprintf("-log-format %q: want text or json", *logFormat)}
+	log, err := e.logger(*logFormat)
+	if err != nil {
+		return err
 	}
 	st, err := e.open(ctx, *dsn, log)
 	if err != nil {
@@ -178,35 +176,58 @@ func (e env) serve(ctx context.Context, args []string) error {
 	}
 	st.ConfirmationTTL = *confirmTTL
 
-	ln, err := net.Listen("tcp", *listen)
+	return e.serveStore(ctx, st, log, serverOptions{listen: *listen, baseURL: *baseURL, trustProxy: *trustProxy,
+		formRate: *formRate, smtpAddr: *smtpAddr, smtpFrom: *smtpFrom, smtpUser: *smtpUser, smtpPassword: *smtpPassword})
+}
+
+// serverOptions are the settings of serveStore, from serve's flags.
+type serverOptions struct {
+	listen, baseURL                            string
+	trustProxy                                 bool
+	formRate                                   int
+	smtpAddr, smtpFrom, smtpUser, smtpPassword string
+	// ready, when set, is called with the base URL once the service
+	// listens, before it serves its first request.
+	ready func(baseURL string)
+}
+
+// serveStore runs the service on an opened store until ctx ends, then
+// shuts it down gracefully: the HTTP server, the mailer, the expiry of
+// confirmations and the webhook dispatcher. serve and demo share it.
+func (e env) serveStore(ctx context.Context, st *store.Store, log *slog.Logger, o serverOptions) error {
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
+		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
-	if *baseURL == "" {
-		*baseURL = defaultBaseURL(ln.Addr().(*net.TCPAddr))
+	baseURL := o.baseURL
+	if baseURL == "" {
+		baseURL = defaultBaseURL(ln.Addr().(*net.TCPAddr))
 	}
-	st.BaseURL = *baseURL // webhook payloads link to the preferences page
+	st.BaseURL = baseURL // webhook payloads link to the preferences page
 	srv := &http.Server{
-		Handler: server.New(st, log, server.Config{BaseURL: *baseURL, TrustProxy: *trustProxy,
-			FormRateLimit: formRateLimit(*formRate)}),
+		Handler: server.New(st, log, server.Config{BaseURL: baseURL, TrustProxy: o.trustProxy,
+			FormRateLimit: formRateLimit(o.formRate)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute, // CSV exports stream for a while
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "url", *baseURL, "db", st.Engine(),
+	log.Info("listening", "addr", ln.Addr().String(), "url", baseURL, "db", st.Engine(),
 		"schema_version", store.SchemaVersion())
 
-	if *smtpAddr == "" {
+	if o.smtpAddr == "" {
 		log.Info("no SMTP relay set (-smtp-addr): confirmation emails are written to this log")
+	}
+	if o.ready != nil {
+		o.ready(baseURL)
 	}
 	// Background work stops when the service does, after the last request.
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var background sync.WaitGroup
 	background.Go(func() {
-		mailer.New(st, log, mailer.Config{SMTPAddr: *smtpAddr, From: *smtpFrom, Username: *smtpUser,
-			Password: *smtpPassword, BaseURL: *baseURL}).Run(bgCtx)
+		mailer.New(st, log, mailer.Config{SMTPAddr: o.smtpAddr, From: o.smtpFrom, Username: o.smtpUser,
+			Password: o.smtpPassword, BaseURL: baseURL}).Run(bgCtx)
 	})
 	background.Go(func() { expireConfirmations(bgCtx, st, log) })
 	// Stopping the dispatcher lets calls in flight finish (or time out)
@@ -233,6 +254,18 @@ func (e env) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// logger returns the service's logger on standard error, in format text
+// or json.
+func (e env) logger(format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, nil)), nil
+	}
+	return nil, usageError{fmt.Sprintf("-log-format %q: want text or json", format)}
 }
 
 // expireConfirmations expires overdue double opt-ins once a minute.

@@ -5,15 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/store"
 	"github.com/assentdev/assent/store/storetest"
 )
 
@@ -234,6 +241,8 @@ func TestCommands(t *testing.T) {
 		{"ledger verify unknown account", env, []string{"ledger", "verify", "-account", "nope"}, "", `no account has the name or id "nope"`},
 		{"bad confirmation ttl", env, []string{"serve", "-confirmation-ttl", "-1h", "-listen", "127.0.0.1:0"}, "", "-confirmation-ttl must be positive"},
 		{"bad flag", env, []string{"serve", "-nope"}, "", "flag provided but not defined: -nope"},
+		{"demo negative participations", nil, []string{"demo", "-participations", "-1"}, "", "-participations must not be negative"},
+		{"demo bad seed", nil, []string{"demo", "-seed", "x"}, "", `invalid value "x" for flag -seed`},
 		{"bad log format", env, []string{"serve", "-log-format", "xml"}, "", `-log-format "xml"`},
 	}
 	for _, tt := range tests {
@@ -306,5 +315,180 @@ func TestServeDeliversWebhooks(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+var (
+	demoURL     = regexp.MustCompile(`Assent demo: (http://\S+)/admin\n`)
+	demoSignIn  = regexp.MustCompile(`Sign in as (\S+) with the password (\S+)\n`)
+	demoDBPath  = regexp.MustCompile(`msg="demo database" path=(\S+)`)
+	demoElapsed = regexp.MustCompile(`generated demo data in \S+: 8 campaigns, 13 opt-ins, 600 participations`)
+)
+
+// TestDemo runs "assent demo" as the README does, with fewer
+// participations: it serves generated data, its printed sign-in works, the
+// admin pages show the campaigns, and stopping removes the database.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "-participations", "600", "-listen", "127.0.0.1:0"}, envOf(nil),
+			strings.NewReader(""), stdout, stderr)
+	}()
+	var base, email, password string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m, s := demoURL.FindStringSubmatch(stdout.String()), demoSignIn.FindStringSubmatch(stdout.String()); m != nil && s != nil {
+			base, email, password = m[1], s[1], s[2]
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped early: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not start:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if email != demoEmail || len(password) < 10 {
+		t.Errorf("sign-in: got %q %q, want %s and a password of 10 characters or more", email, password, demoEmail)
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "generating demo data: 600/600 participations") || !demoElapsed.MatchString(log) {
+		t.Errorf("stderr: want the progress and the time it took:\n%s", log)
+	}
+	m := demoDBPath.FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("stderr names no demo database:\n%s", log)
+	}
+	dbPath := m[1]
+
+	res, err := http.Get(base + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	// Sign in with the printed credentials and land on the campaigns.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	req, _ := http.NewRequest("POST", base+"/admin/login",
+		strings.NewReader(url.Values{"email": {email}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	res, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	page := html.UnescapeString(string(body))
+	if res.StatusCode != 200 || res.Request.URL.Path != "/admin/campaigns" {
+		t.Fatalf("sign in: got %d at %s, want 200 at /admin/campaigns:\n%s", res.StatusCode, res.Request.URL, page)
+	}
+	for _, name := range []string{"Newsletter sign-up", "Inscription à la newsletter", "Grand concours de Noël",
+		"Summer contest 2026", "Black Friday early access"} {
+		if !strings.Contains(page, name) {
+			t.Errorf("the campaigns page does not show %q", name)
+		}
+	}
+	res, err = client.Get(base + "/admin/subcategories")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, v := range []string{"weekly-news", "partner-telecom", "surveys", "contest-rules"} {
+		if !strings.Contains(string(body), v) {
+			t.Errorf("the subcategories page does not show %q", v)
+		}
+	}
+
+	// The data behind the pages, read beside the running service.
+	st, err := store.Open(context.Background(), "sqlite:"+dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range map[string]int{"participations": 600, "campaigns": 8, "optins": 13} {
+		if n, err := st.CountRows(context.Background(), table); err != nil || n != want {
+			t.Errorf("%s: got %d (%v), want %d", table, n, err, want)
+		}
+	}
+	st.Close()
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo: got %v, want nil after stopping", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("demo did not stop within 40 s")
+	}
+	if _, err := os.Stat(filepath.Dir(dbPath)); !os.IsNotExist(err) {
+		t.Errorf("the demo directory %s is still there after stopping (%v)", filepath.Dir(dbPath), err)
+	}
+}
+
+// TestGenerateDemoDeterministic checks that a seed gives the same data
+// every time, and that the data is as described.
+func TestGenerateDemoDeterministic(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	gen := func(seed uint64) (demoSummary, map[string]int, *store.Store) {
+		st := storetest.New(t)
+		ctx := context.Background()
+		if _, err := st.EnsureDefaultAccount(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := generateDemo(ctx, st, demoConfig{Participations: 400, Seed: seed, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum.AccountID = ""
+		counts := map[string]int{}
+		for _, table := range []string{"participations", "participants", "consent_events", "confirmations", "consents",
+			"subcategories", "optins", "campaigns"} {
+			counts[table] = storetest.Count(t, st, table)
+		}
+		return sum, counts, st
+	}
+	sum1, counts1, st := gen(3)
+	sum2, counts2, _ := gen(3)
+	if sum1 != sum2 || toJSON(counts1) != toJSON(counts2) {
+		t.Errorf("the same seed gave different data:\n%+v %v\n%+v %v", sum1, counts1, sum2, counts2)
+	}
+	if sum3, _, _ := gen(4); sum3 == sum1 {
+		t.Errorf("another seed gave the same data: %+v", sum3)
+	}
+	if sum1.Participations != 400 || sum1.Participants < 100 || sum1.Participants >= 400 || sum1.Confirmed == 0 ||
+		sum1.Campaigns != 8 || sum1.Optins != 13 || sum1.Subcategories != 8 {
+		t.Errorf("got %+v, want 400 participations by repeat participants, some confirmed", sum1)
+	}
+	ctx := context.Background()
+	acct, err := st.AccountByNameOrID(ctx, assent.DefaultAccountName)
+	if err != nil || acct.TimeZone != "Europe/Brussels" {
+		t.Errorf("account: got %+v %v, want Europe/Brussels", acct, err)
+	}
+	if check, err := st.VerifyLedger(ctx, acct.ID); err != nil || !check.OK {
+		t.Errorf("ledger: got %+v %v, want it whole", check, err)
+	}
+	var ended int
+	cs, _, err := st.Campaigns(ctx, acct.ID, store.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.EndsAt != nil && c.EndsAt.Before(now) {
+			ended++
+		}
+	}
+	if ended != 3 {
+		t.Errorf("got %d finished campaigns, want 3", ended)
 	}
 }
