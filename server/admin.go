@@ -51,7 +51,7 @@ type adminUI struct {
 // ui/templates/admin/NAME.html, parsed with the layout and partials.
 var adminPages = []string{"login", "error", "optins", "optin", "optin_form", "subcategories", "subcategory_form",
 	"campaigns", "campaign", "campaign_form", "campaign_stats", "insights", "global_stats", "settings_account", "settings_users",
-	"settings_apikeys"}
+	"settings_apikeys", "participants", "participant", "participant_erase", "audience"}
 
 // newAdminUI parses the admin templates once, at start; like the public
 // ones, a template that does not parse panics.
@@ -265,7 +265,8 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, to, message st
 type adminPage struct {
 	Title string
 	// Section is the navigation entry of the page: optins, subcategories,
-	// campaigns, insights, stats or settings; Tab is the settings tab.
+	// campaigns, insights, stats, participants or settings; Tab is the
+	// settings tab.
 	Section, Tab string
 	Session      *assent.Session // nil on the sign-in and some error pages
 	Flash        *flash
@@ -290,6 +291,7 @@ var actionNames = map[string]assent.Action{
 	"stats":         assent.ReadStats,
 	"global_stats":  assent.ReadGlobalStats,
 	"participants":  assent.ManageParticipants,
+	"erase":         assent.EraseParticipants,
 }
 
 // Can reports whether the signed-in user may do the named action; it
@@ -328,7 +330,7 @@ func (p adminPage) Nav() []navItem {
 		out = append(out, navItem{Label: "Global stats", Href: "/admin/stats", Section: "stats"})
 	}
 	if p.Can("participants") {
-		out = append(out, navItem{Label: "Participants", Soon: true})
+		out = append(out, navItem{Label: "Participants", Href: "/admin/participants", Section: "participants"})
 	}
 	if p.Can("account") {
 		out = append(out, navItem{Label: "Settings", Href: "/admin/settings", Section: "settings"})

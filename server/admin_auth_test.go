@@ -359,6 +359,7 @@ var adminRouteAllowed = map[string][]assent.Role{
 	"POST /admin/optins/{id}":               rolesMarketing,
 	"POST /admin/optins/{id}/archive":       rolesMarketing,
 	"POST /admin/optins/{id}/restore":       rolesMarketing,
+	"GET /admin/optins/{id}/audience":       rolesReading,
 	"GET /admin/subcategories":              rolesReading,
 	"POST /admin/subcategories":             rolesMarketing,
 	"GET /admin/subcategories/{id}/edit":    rolesMarketing,
@@ -378,6 +379,13 @@ var adminRouteAllowed = map[string][]assent.Role{
 
 	"GET /admin/insights": rolesReading,
 	"GET /admin/stats":    rolesMarketing,
+
+	"GET /admin/participants":                 rolesMarketing,
+	"GET /admin/participants/{id}":            rolesMarketing,
+	"GET /admin/participants/{id}/proof.json": rolesMarketing,
+	"POST /admin/participants/{id}/withdraw":  rolesMarketing,
+	"GET /admin/participants/{id}/erase":      rolesAdmin,
+	"POST /admin/participants/{id}/erase":     rolesAdmin,
 
 	"GET /admin/settings":                      rolesAdmin,
 	"POST /admin/settings":                     rolesAdmin,
@@ -415,6 +423,8 @@ func TestAdminRoles(t *testing.T) {
 		"campaigns":     e.campaign("en"),
 		"apikeys":       e.must(201, e.admin("POST", "/api/v1/apikeys", map[string]any{"name": "spare", "role": "collector"})).str("id"),
 	}
+	ids["participants"] = e.must(201, e.call(e.keys[assent.RoleCollector], "POST", "/api/v1/campaigns/"+ids["campaigns"]+"/participations",
+		map[string]any{"email": "roles@example.com", "answers": map[string]any{}})).str("participant_id")
 	readAll := []string{"/api/v1/optins", "/api/v1/subcategories", "/api/v1/campaigns", "/api/v1/account", "/api/v1/users",
 		"/api/v1/apikeys", "/api/v1/optins/" + ids["optins"], "/api/v1/campaigns/" + ids["campaigns"]}
 	for _, route := range routes {
@@ -462,6 +472,8 @@ func TestAdminRoles(t *testing.T) {
 			{"/admin/campaigns", `href="/admin/optins"`, rolesReading},
 			{"/admin/campaigns", `href="/admin/insights"`, rolesReading},
 			{"/admin/campaigns", `href="/admin/stats"`, rolesMarketing},
+			{"/admin/campaigns", `href="/admin/participants"`, rolesMarketing},
+			{"/admin/optins/" + ids["optins"], `href="/admin/optins/` + ids["optins"] + `/audience"`, rolesReading},
 			{"/admin/campaigns/" + ids["campaigns"], `href="/admin/campaigns/` + ids["campaigns"] + `/stats"`, rolesReading},
 		} {
 			p := e.adminMust(200, tokens[role], "GET", tc.path, nil)

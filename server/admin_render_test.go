@@ -223,6 +223,58 @@ func TestAdminPagesRender(t *testing.T) {
 		}
 		return v
 	}
+	shown := assent.OptinVersion{Version: 2, Language: "en", Text: "Send me [news](https://e.com).", Info: "More", Display: "radio", Mandatory: true}
+	person := assent.Participant{ID: "par_1", Email: "ada@example.com", FirstName: "Ada", LastName: "L", CreatedAt: at,
+		Consents: []assent.Consent{{OptinID: "opt_1", OptinName: "Newsletter", State: assent.StateGiven, Since: at},
+			{OptinID: "opt_2", OptinName: "Rules", State: assent.StateWithdrawn, Since: later}}}
+	pages["participants"] = func(form bool) adminData {
+		v := &participantsView{adminPage: adminPage{Title: "Participants", Section: "participants", Form: ok(participantSearchLabels)}}
+		if form {
+			v.NotFound = "bob@example.com"
+			v.Form = failed(participantSearchLabels, "email")
+		}
+		return v
+	}
+	pages["participant"] = func(form bool) adminData {
+		v := &participantView{adminPage: adminPage{Title: "Ada", Section: "participants"}, Participant: person}
+		if form {
+			v.Participant.ErasedAt, v.Participant.Email, v.Participant.FirstName = &later, "", ""
+			v.Consents, v.Withdrawable = []consentRow{{Consent: person.Consents[0], Label: "Given", Withdrawable: true},
+				{Consent: person.Consents[1], Label: "Withdrawn"}}, true
+			v.Events = []eventRow{{ProofEvent: assent.ProofEvent{ConsentEvent: assent.ConsentEvent{Seq: 1, OptinID: "opt_1", OptinVersion: 2,
+				Type: assent.EventGiven, CampaignID: "cmp_1", Source: "form", IPHash: "abc", CreatedAt: at, Hash: "h"},
+				OptinName: "Newsletter", CampaignName: "Summer", Shown: shown}, Label: "Accepted", SourceLabel: "Public form", Answer: true,
+				Text: richText(shown.Text, localeFor("en"), false), Info: richText("More", localeFor("en"), true), Displayed: "Yes / no buttons"},
+				{ProofEvent: assent.ProofEvent{ConsentEvent: assent.ConsentEvent{Seq: 2, OptinID: "opt_2", Type: assent.EventWithdrawn,
+					Source: "api", CreatedAt: later}, OptinName: "Rules"}, Label: "Withdrawn", SourceLabel: "API"}}
+			v.Participations = []participationRow{{Participation: assent.Participation{ID: "pat_1", CampaignID: "cmp_1", CreatedAt: at,
+				UserAgent: "UA", IPHash: "abc", UTM: assent.UTM{Source: "s", Campaign: "c"}, Source: "form", NewParticipant: true},
+				CampaignName: "Summer", SourceLabel: "Public form", Form: []formRow{{0, "opt_1", "Newsletter", 2, "Yes"}, {1, "opt_2", "Rules", 1, "No"}}}}
+			v.Confirmations = []assent.Confirmation{{ID: "cnf_1", CreatedAt: at, ExpiresAt: later, SentAt: &at, ConfirmedAt: &at, ExpiredAt: &later}}
+		}
+		return v
+	}
+	pages["participant_erase"] = func(form bool) adminData {
+		v := &eraseView{adminPage: adminPage{Title: "Erase", Section: "participants", Form: ok(eraseLabels)}, Participant: person}
+		if form {
+			v.Form = failed(eraseLabels, "confirm")
+		}
+		return v
+	}
+	pages["participant_erase-refused"] = func(bool) adminData {
+		v := &eraseView{adminPage: adminPage{Title: "Erase", Section: "participants", Form: ok(eraseLabels)}, Participant: person}
+		v.Participant.ErasedAt = &later
+		return v
+	}
+	pages["audience"] = func(form bool) adminData {
+		v := &audienceView{adminPage: adminPage{Title: "Audience", Section: "optins"}, Optin: optin, State: assent.StateGiven,
+			States: []choice{{"given", "Given", ""}, {"pending", "Pending", ""}}, CSV: "/admin/optins/opt_1/audience?format=csv"}
+		if form {
+			v.State, v.Next, v.First = assent.StatePending, "/admin/optins/opt_1/audience?cursor=x", "/admin/optins/opt_1/audience"
+			v.Members = []store.AudienceMember{{ParticipantID: "par_1", Email: "ada@example.com", FirstName: "Ada", State: "pending", AddedAt: at}}
+		}
+		return v
+	}
 	for _, name := range adminPages {
 		if pages[name] == nil && pages[name+"-refused"] == nil {
 			t.Errorf("page %s has no fixture", name)

@@ -27,18 +27,7 @@ func (s *Server) apiOptinAudience(w http.ResponseWriter, r *http.Request) error 
 	}
 	id := r.PathValue("id")
 	if wantsCSV(r) {
-		if _, err := s.store.Optin(r.Context(), accountID, id); err != nil {
-			return err
-		}
-		c := newCSV(w, "audience-"+id+"-"+string(state), []string{"participant_id", "email", "first_name", "last_name",
-			"state", "added_at"})
-		_, _, err := s.store.Audience(r.Context(), accountID, id, state, store.Page{}, func(m store.AudienceMember) error {
-			return c.row(m.ParticipantID, m.Email, m.FirstName, m.LastName, string(m.State), timeText(m.AddedAt))
-		})
-		if err != nil {
-			return err
-		}
-		return c.close()
+		return s.writeAudienceCSV(w, r, accountID, id, state)
 	}
 	page, err := pageOf(r)
 	if err != nil {
@@ -113,4 +102,21 @@ func (s *Server) apiCampaignParticipations(w http.ResponseWriter, r *http.Reques
 	}
 	writeJSON(w, http.StatusOK, newList(rows, next))
 	return nil
+}
+
+// writeAudienceCSV streams an opt-in's audience in state as CSV: the
+// API's export, which the admin audience page links to as well.
+func (s *Server) writeAudienceCSV(w http.ResponseWriter, r *http.Request, accountID, optinID string, state assent.ConsentState) error {
+	if _, err := s.store.Optin(r.Context(), accountID, optinID); err != nil {
+		return err
+	}
+	c := newCSV(w, "audience-"+optinID+"-"+string(state), []string{"participant_id", "email", "first_name", "last_name",
+		"state", "added_at"})
+	_, _, err := s.store.Audience(r.Context(), accountID, optinID, state, store.Page{}, func(m store.AudienceMember) error {
+		return c.row(m.ParticipantID, m.Email, m.FirstName, m.LastName, string(m.State), timeText(m.AddedAt))
+	})
+	if err != nil {
+		return err
+	}
+	return c.close()
 }

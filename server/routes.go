@@ -89,6 +89,7 @@ func (s *Server) routes() {
 	s.admin("POST /admin/optins/{id}", assent.ManageOptins, s.adminOptinUpdate)
 	s.admin("POST /admin/optins/{id}/archive", assent.ManageOptins, s.adminOptinStatus(assent.StatusArchived))
 	s.admin("POST /admin/optins/{id}/restore", assent.ManageOptins, s.adminOptinStatus(assent.StatusActive))
+	s.admin("GET /admin/optins/{id}/audience", assent.ReadStats, s.adminOptinAudience) // format=csv: the API's export
 
 	s.admin("GET /admin/subcategories", assent.ReadContent, s.adminSubcategoryList)
 	s.admin("POST /admin/subcategories", assent.ManageSubcategories, s.adminSubcategoryCreate)
@@ -110,6 +111,13 @@ func (s *Server) routes() {
 	// The statistics pages answer format=csv with the API's export.
 	s.admin("GET /admin/insights", assent.ReadStats, s.adminInsights)
 	s.admin("GET /admin/stats", assent.ReadGlobalStats, s.adminGlobalStats)
+
+	s.admin("GET /admin/participants", assent.ManageParticipants, s.adminParticipantSearch)
+	s.admin("GET /admin/participants/{id}", assent.ManageParticipants, s.adminParticipantShow)
+	s.admin("GET /admin/participants/{id}/proof.json", assent.ManageParticipants, s.adminParticipantProof)
+	s.admin("POST /admin/participants/{id}/withdraw", assent.ManageParticipants, s.adminParticipantWithdraw)
+	s.admin("GET /admin/participants/{id}/erase", assent.EraseParticipants, s.adminParticipantEraseConfirm)
+	s.admin("POST /admin/participants/{id}/erase", assent.EraseParticipants, s.adminParticipantErase)
 
 	s.admin("GET /admin/settings", assent.ManageAccount, s.adminAccountShow)
 	s.admin("POST /admin/settings", assent.ManageAccount, s.adminAccountUpdate)
