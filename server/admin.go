@@ -307,10 +307,7 @@ func (p adminPage) Can(name string) bool {
 // navItem is an entry of the top navigation.
 type navItem struct {
 	Label, Href, Section string
-	// Soon marks the parts of the product that are not built yet: shown,
-	// greyed, so that the menu does not change shape, but not links.
-	Soon     bool
-	Children []navItem
+	Children             []navItem
 }
 
 // Nav returns the navigation for the signed-in user's role: only what the

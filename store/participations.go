@@ -266,7 +266,9 @@ func (s *Store) recordParticipation(ctx context.Context, tx *sql.Tx, l *ledger, 
 	answers := make([][]any, len(w.form))
 	for i := range w.form {
 		o, answer, e := &w.form[i], sub.Answers[w.form[i].ID], events[i]
-		answered = append(answered, o.ID)
+		if !o.Answered { // marked once; most forms' opt-ins are answered already
+			answered = append(answered, o.ID)
+		}
 		confirmed := e.Type == assent.EventGiven
 		if answer != nil && *answer {
 			fact.Accepted |= 1 << i
