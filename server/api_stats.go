@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/stats"
@@ -18,7 +19,7 @@ func (s *Server) statsScope(r *http.Request) (stats.Query, stats.Header, error) 
 	if err != nil {
 		return stats.Query{}, stats.Header{}, err
 	}
-	loc, err := s.store.Location(r.Context(), accountID)
+	loc, err := time.LoadLocation(a.TimeZone) // validated when stored
 	if err != nil {
 		return stats.Query{}, stats.Header{}, err
 	}
