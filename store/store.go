@@ -96,7 +96,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // a transaction that reads then writes never fails to upgrade its lock.
 func openSQLite(path string, writer bool) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(10000)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(10000)", "cache_size(-262144)"} {
 		q.Add("_pragma", p)
 	}
 	if writer {
@@ -205,6 +205,17 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
+// params returns n parameters numbered from from, for statements with
+// many: on SQLite anonymous ("?"), since SQLite finds a numbered one by
+// its name, in a time that grows with the number of parameters, which
+// makes a statement of thousands of them slow to prepare and to bind.
+func (s *Store) params(from, n int) string {
+	if s.engine != SQLite {
+		return placeholders(from, n)
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
 // now reads the clock at the precision the database keeps.
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
@@ -229,17 +240,17 @@ const maxParams = 30000
 // width. No rows is a no-op. Rows beyond maxParams parameters go in
 // further statements.
 
-func insertRows(ctx context.Context, q querier, insert string, rows [][]any, suffix string) error {
+func (s *Store) insertRows(ctx context.Context, q querier, insert string, rows [][]any, suffix string) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	width := len(rows[0])
 	// Both engines cap the parameters of a statement (SQLite at 32,766).
 	if per := maxParams / width; len(rows) > per {
-		if err := insertRows(ctx, q, insert, rows[:per], suffix); err != nil {
+		if err := s.insertRows(ctx, q, insert, rows[:per], suffix); err != nil {
 			return err
 		}
-		return insertRows(ctx, q, insert, rows[per:], suffix)
+		return s.insertRows(ctx, q, insert, rows[per:], suffix)
 	}
 	var b strings.Builder
 	b.WriteString(insert)
@@ -250,7 +261,7 @@ func insertRows(ctx context.Context, q querier, insert string, rows [][]any, suf
 			b.WriteString(", ")
 		}
 		b.WriteString("(")
-		b.WriteString(placeholders(len(args)+1, width))
+		b.WriteString(s.params(len(args)+1, width))
 		b.WriteString(")")
 		args = append(args, row...)
 	}
