@@ -27,7 +27,7 @@ import (
 const usage = `assent: opt-in and consent management
 
 Usage:
-  assent serve   [-listen :8080] [-db sqlite:assent.db | -db postgres://…] [-base-url URL]
+  assent serve   [-listen :8080] [-db sqlite:assent.db | -db postgres://…] [-base-url URL] [-dev]
   assent demo    [-listen :8080] [-participations 20000] [-seed 1]
   assent migrate [-db …]
   assent account create [-db …] -name NAME [-timezone Europe/Brussels]
@@ -163,8 +163,17 @@ func (e env) serve(ctx context.Context, args []string) error {
 	smtpUser := fs.String("smtp-username", "", "SMTP user name, if the relay needs one")
 	smtpPassword := fs.String("smtp-password", "", "SMTP password")
 	confirmTTL := fs.Duration("confirmation-ttl", store.DefaultConfirmationTTL, "how long a double opt-in waits for confirmation")
+	dev := fs.Bool("dev", false, "read the pages' templates and static files from "+devUIDir+
+		" (run from the source tree) and parse the templates again for every page, so that edits show on reload")
 	if err := e.parse(fs, args); err != nil {
 		return err
+	}
+	uiDir := ""
+	if *dev {
+		if info, err := os.Stat(devUIDir); err != nil || !info.IsDir() {
+			return usageError{"-dev reads " + devUIDir + " in the working directory: run it from the root of Assent's source tree"}
+		}
+		uiDir = devUIDir
 	}
 	log, err := e.logger(*logFormat)
 	if err != nil {
@@ -181,8 +190,13 @@ func (e env) serve(ctx context.Context, args []string) error {
 	st.ConfirmationTTL = *confirmTTL
 
 	return e.serveStore(ctx, st, log, serverOptions{listen: *listen, baseURL: *baseURL, trustProxy: *trustProxy,
-		formRate: *formRate, smtpAddr: *smtpAddr, smtpFrom: *smtpFrom, smtpUser: *smtpUser, smtpPassword: *smtpPassword})
+		formRate: *formRate, smtpAddr: *smtpAddr, smtpFrom: *smtpFrom, smtpUser: *smtpUser, smtpPassword: *smtpPassword,
+		uiDir: uiDir})
 }
+
+// devUIDir is where -dev reads the pages from, relative to the working
+// directory: the root of the source tree.
+const devUIDir = "server/ui"
 
 // serverOptions are the settings of serveStore, from serve's flags.
 type serverOptions struct {
@@ -190,6 +204,8 @@ type serverOptions struct {
 	trustProxy                                 bool
 	formRate                                   int
 	smtpAddr, smtpFrom, smtpUser, smtpPassword string
+	// uiDir, when set, is the directory the pages are read from (-dev).
+	uiDir string
 	// ready, when set, is called with the base URL once the service
 	// listens, before it serves its first request.
 	ready func(baseURL string)
@@ -210,7 +226,7 @@ func (e env) serveStore(ctx context.Context, st *store.Store, log *slog.Logger, 
 	st.BaseURL = baseURL // webhook payloads link to the preferences page
 	srv := &http.Server{
 		Handler: server.New(st, log, server.Config{BaseURL: baseURL, TrustProxy: o.trustProxy,
-			FormRateLimit: formRateLimit(o.formRate)}),
+			FormRateLimit: formRateLimit(o.formRate), UIDir: o.uiDir}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute, // CSV exports stream for a while
@@ -220,6 +236,9 @@ func (e env) serveStore(ctx context.Context, st *store.Store, log *slog.Logger, 
 	log.Info("listening", "addr", ln.Addr().String(), "url", baseURL, "db", st.Engine(),
 		"schema_version", store.SchemaVersion())
 
+	if o.uiDir != "" {
+		log.Warn("development mode: pages are read from " + o.uiDir + " and parsed for every request; not for production")
+	}
 	if o.smtpAddr == "" {
 		log.Info("no SMTP relay set (-smtp-addr): confirmation emails are written to this log")
 	}
