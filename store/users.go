@@ -106,6 +106,7 @@ func (s *Store) APIKeys(ctx context.Context, accountID string, page Page) ([]ass
 
 // DeleteAPIKey revokes a key of the account; ENOTFOUND if it has no such key.
 func (s *Store) DeleteAPIKey(ctx context.Context, accountID, id string) error {
+	defer s.forget() // once committed: the write path reads these through its cache
 	if !storable(id) {
 		return assent.NotFound("API key")
 	}
@@ -122,8 +123,13 @@ func (s *Store) DeleteAPIKey(ctx context.Context, accountID, id string) error {
 // Authenticate returns the principal of an API key, or ENOTFOUND when no
 // key matches.
 func (s *Store) Authenticate(ctx context.Context, key string) (assent.Principal, error) {
+	return s.cachedPrincipal(ctx, hashKey(key))
+}
+
+// principal reads the principal of an API key's hash.
+func (s *Store) principal(ctx context.Context, hash string) (assent.Principal, error) {
 	var p assent.Principal
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, account_id, role FROM api_keys WHERE hash = $1`, hashKey(key)).
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, account_id, role FROM api_keys WHERE hash = $1`, hash).
 		Scan(&p.KeyID, &p.AccountID, &p.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, assent.NotFound("API key")
