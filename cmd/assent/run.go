@@ -139,15 +139,20 @@ func (e env) open(ctx context.Context, dsn string, log *slog.Logger) (*store.Sto
 	if created && log != nil {
 		log.Info("created the account " + assent.DefaultAccountName)
 	}
+	return st, nil
+}
+
+// loadStats rebuilds the statistics kept in memory from the database; the
+// commands that serve need them, the others do not wait for them.
+func loadStats(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	start := time.Now()
 	if err := st.LoadStats(ctx); err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
 	if log != nil {
 		log.Info("statistics loaded", "duration", time.Since(start))
 	}
-	return st, nil
+	return nil
 }
 
 func (e env) serve(ctx context.Context, args []string) error {
@@ -187,6 +192,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if err := loadStats(ctx, st, log); err != nil {
+		return err
+	}
 	if *confirmTTL <= 0 {
 		return usageError{"-confirmation-ttl must be positive"}
 	}
