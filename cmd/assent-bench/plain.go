@@ -249,7 +249,7 @@ func (s *sqliteSink) flush() error {
 		for len(rows) > 0 {
 			k := min(len(rows), 500)
 			q, args := multiInsert(table, plainColumns[table], rows[:k])
-			if _, err := tx.ExecContext(s.ctx, q, args...); err != nil {
+			if _, err := tx.ExecContext(s.ctx, qmarks(q), args...); err != nil {
 				return fmt.Errorf("plain: insert into %s: %w", table, err)
 			}
 			rows = rows[k:]
@@ -520,3 +520,21 @@ func (p *plainDB) runReport(ctx context.Context, r plainReport, now time.Time) (
 
 // openFile opens path for reading.
 func openFile(path string) (*os.File, error) { return os.Open(path) }
+
+// qmarks turns $n placeholders into ?: modernc.org/sqlite binds
+// numbered parameters by name, which costs quadratically on statements
+// with thousands of them.
+func qmarks(q string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if q[i] == '$' {
+			b.WriteByte('?')
+			for i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
