@@ -220,15 +220,27 @@ func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
 	return n, err
 }
 
+// maxParams is the most parameters insertRows puts in one statement.
+const maxParams = 30000
+
 // insertRows runs insert (an "INSERT INTO t (columns)" clause) with one
 // VALUES tuple per row, then suffix (an ON CONFLICT clause, say): one
 // statement, one round trip, for many rows. Rows must all have the same
-// width. No rows is a no-op.
+// width. No rows is a no-op. Rows beyond maxParams parameters go in
+// further statements.
+
 func insertRows(ctx context.Context, q querier, insert string, rows [][]any, suffix string) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	width := len(rows[0])
+	// Both engines cap the parameters of a statement (SQLite at 32,766).
+	if per := maxParams / width; len(rows) > per {
+		if err := insertRows(ctx, q, insert, rows[:per], suffix); err != nil {
+			return err
+		}
+		return insertRows(ctx, q, insert, rows[per:], suffix)
+	}
 	var b strings.Builder
 	b.WriteString(insert)
 	b.WriteString(" VALUES ")

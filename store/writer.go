@@ -136,7 +136,11 @@ func (wr *writer) write(batch []*writeRequest) {
 	// Accounts are locked in id order, so that two processes writing to one
 	// PostgreSQL database never wait for each other in a cycle.
 	sort.SliceStable(live, func(i, j int) bool { return live[i].w.account.id < live[j].w.account.id })
-	results, err := wr.commit(live)
+	ws := make([]*participationWrite, len(live))
+	for i, req := range live {
+		ws[i] = req.w
+	}
+	results, err := wr.commit(ws)
 	if err != nil && len(live) > 1 {
 		for _, req := range live {
 			wr.write([]*writeRequest{req})
@@ -157,36 +161,34 @@ func (wr *writer) write(batch []*writeRequest) {
 	}
 }
 
-func (wr *writer) commit(batch []*writeRequest) ([]writeResult, error) {
-	results := make([]writeResult, len(batch))
+// commit records ws, sorted by account, in one transaction.
+func (wr *writer) commit(ws []*participationWrite) ([]writeResult, error) {
+	var results []writeResult
 	ctx := context.Background()
 	var ob *outbox
 	err := wr.s.tx(ctx, func(tx *sql.Tx) error {
-		l := wr.s.newLedger(tx)
-		ob = wr.s.newOutbox(tx) // one read of each account's webhook endpoints per batch
+		b := wr.s.newBatch(tx)
+		ob = b.ob // one read of each account's webhook endpoints per batch
 		zones := map[string]*time.Location{}
-		for i, req := range batch {
+		for _, w := range ws {
 			// The day of a participation is taken in the account's time
 			// zone as it is now, inside the transaction, not as it was when
 			// the request was validated: a zone change that commits in
 			// between reloads the statistics after this batch, from the
 			// rows this batch writes.
-			loc, ok := zones[req.w.account.id]
+			loc, ok := zones[w.account.id]
 			if !ok {
-				a, err := wr.s.accountInfo(ctx, tx, req.w.account.id)
+				a, err := wr.s.accountInfo(ctx, tx, w.account.id)
 				if err != nil {
 					return err
 				}
-				loc, zones[req.w.account.id] = a.location, a.location
+				loc, zones[w.account.id] = a.location, a.location
 			}
-			req.w.account.location = loc
-			r, err := wr.s.recordParticipation(ctx, tx, l, ob, req.w)
-			if err != nil {
-				return err
-			}
-			results[i] = r
+			w.account.location = loc
 		}
-		return l.flush(ctx)
+		var err error
+		results, err = b.record(ctx, ws)
+		return err
 	})
 	if err == nil {
 		ob.notify()

@@ -34,6 +34,8 @@ Usage:
   assent apikey create  [-db …] [-account NAME_OR_ID] -role ROLE [-name LABEL]
   assent user create    [-db …] [-account NAME_OR_ID] -email EMAIL -role ROLE [-name NAME]
   assent ledger verify  [-db …] [-account NAME_OR_ID]
+  assent import [-db …] [-account NAME_OR_ID] -file FILE|- [-batch 5000]
+                                   past participations, one JSON object per line
 
 Every flag also reads ASSENT_<FLAG> (ASSENT_DB, ASSENT_LISTEN, …). The user's
 password comes from ASSENT_PASSWORD, or is asked for.
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.userCreate(ctx, rest)
 	case "ledger verify":
 		return e.ledgerVerify(ctx, rest)
+	case "import":
+		return e.importParticipations(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -490,5 +491,81 @@ func TestGenerateDemoDeterministic(t *testing.T) {
 	}
 	if ended != 3 {
 		t.Errorf("got %d finished campaigns, want 3", ended)
+	}
+}
+
+// TestImportCommand imports an NDJSON file with the CLI: a file with a bad
+// line imports nothing and names the line and the field; the fixed file
+// imports every line; standard input works too.
+func TestImportCommand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := storetest.DSN(t)
+	st := storetest.Open(t, dsn)
+	acct, err := st.CreateAccount(ctx, "shop", "Europe/Brussels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := st.CreateOptin(ctx, acct.ID, assent.Optin{Name: "News", Language: "en", Text: "Send me news",
+		Display: assent.DisplayCheckbox, Subcategories: []string{assent.CategoryNewsletterMarketing}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.CreateCampaign(ctx, acct.ID, assent.Campaign{Name: "Spring", Language: "en", Optins: []string{o.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(email, extra string) string {
+		return fmt.Sprintf(`{"campaign_id":%q,"created_at":"2026-03-01T10:00:00Z","email":%q,"answers":{%q:true}%s}`,
+			c.ID, email, o.ID, extra)
+	}
+	dir := t.TempDir()
+	write := func(name string, lines ...string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	importFile := func(stdin string, args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(ctx, append([]string{"import", "-db", dsn, "-account", "shop"}, args...), envOf(nil),
+			strings.NewReader(stdin), &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+
+	bad := write("bad.ndjson", line("ann@example.com", ""), line("bob", ""), "", line("cy@example.com", `,"colour":"red"`),
+		`{"campaign_id":"cmp_nope","created_at":"yesterday"}`)
+	_, stderr, err := importFile("", "-file", bad)
+	if err == nil || !strings.Contains(err.Error(), "3 of 5 lines refused; nothing imported") {
+		t.Fatalf("bad file: got error %v", err)
+	}
+	for _, want := range []string{"line 2: email: must be a valid email address\n",
+		`line 4: not a participation object: unknown field "colour"`,
+		"line 5: created_at: must be an RFC 3339 time"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("bad file: stderr %q lacks %q", stderr, want)
+		}
+	}
+	if n := storetest.Count(t, st, "participations"); n != 0 {
+		t.Fatalf("bad file: %d participations stored, want 0", n)
+	}
+
+	good := write("good.ndjson", line("ann@example.com", ""), line("bob@example.com", ""), line("ANN@example.com", ""))
+	out, _, err := importFile("", "-file", good, "-batch", "2")
+	if err != nil || !regexp.MustCompile(`^imported 3 participations into shop in `).MatchString(out) {
+		t.Fatalf("good file: got %q, %v", out, err)
+	}
+	out, _, err = importFile(line("dee@example.com", "")+"\n", "-file", "-")
+	if err != nil || !strings.HasPrefix(out, "imported 1 participations") {
+		t.Fatalf("standard input: got %q, %v", out, err)
+	}
+	for table, want := range map[string]int{"participations": 4, "participants": 3} {
+		if n := storetest.Count(t, st, table); n != want {
+			t.Errorf("%s: got %d, want %d", table, n, want)
+		}
+	}
+	if _, _, err := importFile(""); err == nil || !strings.Contains(err.Error(), "import needs -file") {
+		t.Errorf("no file: got %v", err)
 	}
 }

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/store"
+)
+
+// importRecord is one line of an NDJSON import file.
+type importRecord struct {
+	CampaignID string           `json:"campaign_id"`
+	CreatedAt  string           `json:"created_at"`
+	Email      string           `json:"email"`
+	FirstName  string           `json:"first_name"`
+	LastName   string           `json:"last_name"`
+	Answers    map[string]*bool `json:"answers"`
+	UTM        *assent.UTM      `json:"utm"`
+	IP         string           `json:"ip"`
+	UserAgent  string           `json:"user_agent"`
+	Confirmed  []string         `json:"confirmed"`
+}
+
+// maxImportLine is the longest line an import reads.
+const maxImportLine = 1 << 20
+
+// maxImportProblems is how many refused lines an import lists.
+const maxImportProblems = 50
+
+func (e env) importParticipations(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	dsn := fs.String("db", defaultDB, "database")
+	account := fs.String("account", assent.DefaultAccountName, "account name or id")
+	file := fs.String("file", "", "NDJSON file of participations, or - for standard input")
+	batchSize := fs.Int("batch", 5000, "participations per transaction")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usageError{"import needs -file (a path, or - for standard input)"}
+	}
+	if *batchSize < 1 || *batchSize > 100000 {
+		return usageError{"-batch must be between 1 and 100000"}
+	}
+	path := *file
+	if path == "-" {
+		// The file is read twice (checked whole, then written), so standard
+		// input is kept in a temporary file first.
+		tmp, err := spool(e.stdin)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp)
+		path = tmp
+	}
+	st, a, err := e.openAccount(ctx, *dsn, *account)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	im, err := st.NewImporter(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+
+	// First every line is checked, so that a file with a mistake imports
+	// nothing: fixed, it can be imported again without duplicates.
+	start := time.Now()
+	lines, refused := 0, 0
+	err = readImport(ctx, path, im, func(n int, _ *store.ImportLine, lineErr error) error {
+		lines = n
+		if lineErr != nil {
+			refused++
+			if refused <= maxImportProblems {
+				fmt.Fprintf(e.stderr, "line %d: %s\n", n, lineProblem(lineErr))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if refused > 0 {
+		if refused > maxImportProblems {
+			fmt.Fprintf(e.stderr, "… and %d more\n", refused-maxImportProblems)
+		}
+		return fmt.Errorf("%d of %d lines refused; nothing imported", refused, lines)
+	}
+	checked := time.Since(start)
+
+	// Then they are written in batches, each one transaction; the next
+	// batch is read while one is written.
+	batches := make(chan []store.ImportLine, 2)
+	readErr := make(chan error, 1)
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(batches)
+		batch := make([]store.ImportLine, 0, *batchSize)
+		readErr <- readImport(readCtx, path, im, func(_ int, line *store.ImportLine, lineErr error) error {
+			if lineErr != nil {
+				return fmt.Errorf("the file changed while it was imported: %w", lineErr)
+			}
+			batch = append(batch, *line)
+			if len(batch) == *batchSize {
+				select {
+				case batches <- batch:
+				case <-readCtx.Done():
+					return readCtx.Err()
+				}
+				batch = make([]store.ImportLine, 0, *batchSize)
+			}
+			return nil
+		})
+		if len(batch) > 0 {
+			batches <- batch
+		}
+	}()
+	written := 0
+	for batch := range batches {
+		if err := im.Write(ctx, batch); err != nil {
+			cancel()
+			for range batches {
+			}
+			return fmt.Errorf("import stopped after %d participations (lines 1 to %d are imported): %w", written, written, err)
+		}
+		written += len(batch)
+	}
+	if err := <-readErr; err != nil {
+		return fmt.Errorf("import stopped after %d participations (lines 1 to %d are imported): %w", written, written, err)
+	}
+	took := time.Since(start)
+	fmt.Fprintf(e.stdout, "imported %d participations into %s in %s (checked in %s; %.0f per second)\n",
+		written, a.Name, took.Round(time.Millisecond), checked.Round(time.Millisecond), float64(written)/took.Seconds())
+	return nil
+}
+
+// readImport reads the NDJSON file at path, checks each line with im and
+// calls fn with its number (from 1), the line, and the reason it is
+// refused. Blank lines are skipped.
+func readImport(ctx context.Context, path string, im *store.Importer, fn func(int, *store.ImportLine, error) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), maxImportLine)
+	n := 0
+	for sc.Scan() {
+		n++
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		line, lineErr := decodeImportLine(raw)
+		if lineErr == nil {
+			lineErr = im.Check(ctx, line)
+			if lineErr != nil && assent.ErrorCode(lineErr) != assent.EINVALID {
+				return lineErr // the database, not the line
+			}
+		}
+		if err := fn(n, line, lineErr); err != nil {
+			return err
+		}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return fmt.Errorf("line %d is longer than %d bytes", n+1, maxImportLine)
+	}
+	return sc.Err()
+}
+
+// decodeImportLine turns one line into an ImportLine; a line that does
+// not decode is refused with an EINVALID error naming the field.
+func decodeImportLine(raw []byte) (*store.ImportLine, error) {
+	var rec importRecord
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		return nil, assent.Errorf(assent.EINVALID, "not a participation object: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return nil, assent.Errorf(assent.EINVALID, "more than one JSON value on the line")
+	}
+	p := assent.Problems{}
+	at, err := time.Parse(time.RFC3339Nano, rec.CreatedAt)
+	if rec.CreatedAt != "" && err != nil {
+		p.Add("created_at", "must be an RFC 3339 time, such as 2026-03-01T10:00:00Z")
+	}
+	if rec.IP != "" && net.ParseIP(rec.IP) == nil {
+		p.Add("ip", "must be an IPv4 or IPv6 address")
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	line := &store.ImportLine{CampaignID: rec.CampaignID, CreatedAt: at, Confirmed: rec.Confirmed,
+		Submission: assent.Submission{Email: rec.Email, FirstName: rec.FirstName, LastName: rec.LastName,
+			Answers: rec.Answers, IP: rec.IP, UserAgent: rec.UserAgent}}
+	if rec.UTM != nil {
+		line.Submission.UTM = *rec.UTM
+	}
+	return line, nil
+}
+
+// lineProblem spells out why a line is refused, one field after another.
+func lineProblem(err error) string {
+	var de *assent.Error
+	if !errors.As(err, &de) || len(de.Fields) == 0 {
+		if de != nil {
+			return de.Message
+		}
+		return err.Error()
+	}
+	fields := make([]string, 0, len(de.Fields))
+	for f := range de.Fields {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f + ": " + de.Fields[f]
+	}
+	return strings.Join(parts, "; ")
+}
+
+// spool copies r into a temporary file and returns its path.
+func spool(r io.Reader) (string, error) {
+	f, err := os.CreateTemp("", "assent-import-*.ndjson")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
