@@ -123,7 +123,18 @@ func (r row) ratio() string {
 	if r.dir == lower {
 		x = r.plain / r.assent
 	}
-	return fmt.Sprintf("%.1f×", x)
+	return fmtRatio(x)
+}
+
+// fmtRatio prints how many times faster Assent is (below 1: slower).
+func fmtRatio(x float64) string {
+	switch {
+	case x < 1:
+		return fmt.Sprintf("%.2f×", x)
+	case x < 10:
+		return fmt.Sprintf("%.1f×", x)
+	}
+	return fmt.Sprintf("%.0f×", x)
 }
 
 func perSecond(v float64) string { return fmt.Sprintf("%s/s", thousands(v)) }
@@ -255,7 +266,7 @@ func (res *results) markdown() string {
 		a, p := res.assentKind(k), res.PlainStats[k]
 		ratio := "–"
 		if a.Percentile(50) > 0 && p.Percentile(50) > 0 {
-			ratio = fmt.Sprintf("%.0f×", float64(p.Percentile(50))/float64(a.Percentile(50)))
+			ratio = fmtRatio(float64(p.Percentile(50)) / float64(a.Percentile(50)))
 		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %d | %s | %s | %s |\n", k, len(a), fmtDuration(a.Percentile(50)),
 			fmtDuration(a.Percentile(99)), len(p), fmtDuration(p.Percentile(50)), fmtDuration(p.Percentile(99)), ratio)
