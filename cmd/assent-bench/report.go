@@ -139,7 +139,7 @@ func fmtRatio(x float64) string {
 
 func perSecond(v float64) string { return fmt.Sprintf("%s/s", thousands(v)) }
 func millis(v float64) string    { return fmtDuration(time.Duration(v * float64(time.Millisecond))) }
-func times(v float64) string     { return fmt.Sprintf("%.0f×", v) }
+func times(v float64) string     { return fmtRatio(v) }
 func bytesGB(v float64) string {
 	if v >= 1<<30 {
 		return fmt.Sprintf("%.2f GB", v/(1<<30))
