@@ -48,6 +48,7 @@ type config struct {
 	workers        int
 	statsWorkers   int
 	plainBudget    time.Duration
+	plainLimit     time.Duration
 }
 
 func main() {
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.statsWorkers, "stats-workers", 4, "concurrent statistics readers during the ingest")
 	fs.DurationVar(&cfg.plainBudget, "plain-budget", 0,
 		"time allowed for the plain statistics queries (default: 20s per million participations, at least 30s)")
+	fs.DurationVar(&cfg.plainLimit, "plain-limit", 0,
+		"longest one plain report may run before it is stopped and counted as a lower bound (default: its share of -plain-budget, at least 30s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -195,7 +198,7 @@ func (b *bench) run(ctx context.Context) error {
 	b.res.PlainIngest = p.ingest(ctx, b.cfg.workers, b.cfg.duration, b.cfg.seed, liveRecords(b.content, b.cfg.participations/3))
 	b.logf("plain ingest: %d ok, %d failed (%.0f/s)", b.res.PlainIngest.OK, b.res.PlainIngest.Failed, b.res.PlainIngest.Rate())
 	b.phase("plain: statistics queries")
-	b.res.PlainStats, err = p.reports(ctx, b.content, b.gen, b.now, b.cfg.plainBudget, b.log)
+	b.res.PlainStats, b.res.PlainCapped, err = p.reports(ctx, b.content, b.gen, b.now, b.cfg.plainBudget, b.cfg.plainLimit, b.log)
 	return err
 }
 

@@ -460,9 +460,10 @@ func lastDays(now time.Time, loc *time.Location, n int) (int64, int64) {
 
 // reports runs every plain report repeatedly within budget (each kind
 // gets its share, at least one run, at most ten) and returns the
-// latencies per kind.
-func (p *plainDB) reports(ctx context.Context, c Content, g *Generator, now time.Time, budget time.Duration,
-	log io.Writer) (map[string]Latencies, error) {
+// latencies per kind. A run that takes longer than limit is stopped: its time is then a lower bound, and the kind is
+// listed in capped.
+func (p *plainDB) reports(ctx context.Context, c Content, g *Generator, now time.Time, budget, limit time.Duration,
+	log io.Writer) (out map[string]Latencies, capped map[string]bool, err error) {
 	reps := plainReports(c, g)
 	byKind := map[string][]plainReport{}
 	var kinds []string
@@ -473,21 +474,36 @@ func (p *plainDB) reports(ctx context.Context, c Content, g *Generator, now time
 		byKind[r.kind] = append(byKind[r.kind], r)
 	}
 	share := budget / time.Duration(len(kinds))
-	out := map[string]Latencies{}
+	if limit <= 0 {
+		limit = max(share, 30*time.Second)
+	}
+	out, capped = map[string]Latencies{}, map[string]bool{}
 	for _, kind := range kinds {
 		start := time.Now()
 		for i := 0; i < 10 && (i == 0 || time.Since(start) < share); i++ {
 			r := byKind[kind][i%len(byKind[kind])]
-			d, err := p.runReport(ctx, r, now)
+			runCtx, cancel := context.WithTimeout(ctx, limit)
+			d, err := p.runReport(runCtx, r, now)
+			stopped := runCtx.Err() != nil && ctx.Err() == nil
+			cancel()
+			if stopped {
+				out[kind] = append(out[kind], limit)
+				capped[kind] = true
+				break
+			}
 			if err != nil {
-				return out, fmt.Errorf("plain %s: %w", kind, err)
+				return out, capped, fmt.Errorf("plain %s: %w", kind, err)
 			}
 			out[kind] = append(out[kind], d)
 		}
-		fmt.Fprintf(log, "%s  plain %s: %d runs, p50 %s\n", time.Now().Format("15:04:05"), kind, len(out[kind]),
-			out[kind].Percentile(50).Round(time.Millisecond))
+		note := ""
+		if capped[kind] {
+			note = fmt.Sprintf(" (a run was stopped at %s: a lower bound)", limit)
+		}
+		fmt.Fprintf(log, "%s  plain %s: %d runs, p50 %s%s\n", time.Now().Format("15:04:05"), kind, len(out[kind]),
+			out[kind].Percentile(50).Round(time.Millisecond), note)
 	}
-	return out, nil
+	return out, capped, nil
 }
 
 // runReport runs the statements of r and reads every row.
