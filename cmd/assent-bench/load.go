@@ -217,8 +217,10 @@ func (r ingestResult) Rate() float64 {
 type ingestWork func(r *rand.Rand, w, k int) Record
 
 // liveRecords returns the generator of live participations for the
-// five-opt-in campaigns of c, drawn like the generated ones.
-func liveRecords(c Content, pool int) ingestWork {
+// five-opt-in campaigns of c, drawn like the generated ones; half of them
+// come from known participants, the others from new addresses that start
+// with prefix.
+func liveRecords(c Content, pool int, prefix string) ingestWork {
 	var five []int
 	for i, cp := range c.Campaigns {
 		if len(cp.Optins) == 5 {
@@ -232,7 +234,7 @@ func liveRecords(c Content, pool int) ingestWork {
 		if r.IntN(2) == 0 {
 			rec.Email = fmt.Sprintf("p%d@example.com", r.IntN(max(pool, 1)))
 		} else {
-			rec.Email = fmt.Sprintf("live%d-%d@example.com", w, k)
+			rec.Email = fmt.Sprintf("%s%d-%d@example.com", prefix, w, k)
 		}
 		if cp.FirstName == "required" {
 			rec.FirstName = firstNames[r.IntN(len(firstNames))]
