@@ -150,6 +150,7 @@ func (b *bench) run(ctx context.Context) error {
 	defer b.phase("")
 	b.res.Machine = machineInfo()
 	b.now = time.Now().UTC().Truncate(time.Second)
+	b.logf("working directory %s (databases, NDJSON and service logs stay there)", b.cfg.dir)
 
 	b.phase("build")
 	if err := b.build(ctx); err != nil {
