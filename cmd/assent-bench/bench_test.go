@@ -253,3 +253,42 @@ func TestLastDays(t *testing.T) {
 		t.Errorf("to: got %s, want %s", got, want)
 	}
 }
+
+func TestVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    row
+		want string
+	}{
+		{"rate below floor", row{assent: 4000, floor: 5000, target: 20000, dir: higher}, "BELOW"},
+		{"rate above floor", row{assent: 6000, floor: 5000, target: 20000, dir: higher}, "PASS"},
+		{"rate at target", row{assent: 20000, floor: 5000, target: 20000, dir: higher}, "PASS (target)"},
+		{"latency above floor", row{assent: 60, floor: 50, target: 10, dir: lower}, "BELOW"},
+		{"latency under floor", row{assent: 40, floor: 50, target: 10, dir: lower}, "PASS"},
+		{"latency under target", row{assent: 9, floor: 50, target: 10, dir: lower}, "PASS (target)"},
+		{"not measured", row{floor: 50, target: 10, dir: lower}, "n/a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.r.verdict(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRatio(t *testing.T) {
+	for _, tc := range []struct {
+		r    row
+		want string
+	}{
+		{row{assent: 10, plain: 1000, dir: lower}, "100×"},
+		{row{assent: 10, plain: 1000, dir: lower, plainAtLeast: true}, "≥ 100×"},
+		{row{assent: 5000, plain: 1000, dir: higher}, "5.0×"},
+		{row{assent: 500, plain: 1000, dir: higher}, "0.50×"},
+		{row{assent: 500, dir: higher}, "–"},
+	} {
+		if got := tc.r.ratio(); got != tc.want {
+			t.Errorf("ratio of %+v: got %q, want %q", tc.r, got, tc.want)
+		}
+	}
+}
