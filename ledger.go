@@ -51,6 +51,7 @@ const (
 	SourceConfirmation = "confirmation" // the participant confirmed by email
 	SourcePreferences  = "preferences"  // the participant's preferences page
 	SourceExpiry       = "expiry"       // a confirmation ran out of time
+	SourceAdmin        = "admin"        // a user of the admin pages, for the participant
 )
 
 // LedgerCheck is the result of verifying an account's chain of events.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"slices"
@@ -51,14 +52,19 @@ type adminUI struct {
 // ui/templates/admin/NAME.html, parsed with the layout and partials.
 var adminPages = []string{"login", "error", "optins", "optin", "optin_form", "subcategories", "subcategory_form",
 	"campaigns", "campaign", "campaign_form", "campaign_stats", "insights", "global_stats", "settings_account", "settings_users",
-	"settings_apikeys", "participants", "participant", "participant_erase", "audience"}
+	"settings_apikeys", "settings_webhooks", "webhook", "webhook_form", "password", "participants", "participant",
+	"participant_erase", "audience"}
 
-// newAdminUI parses the admin templates once, at start; like the public
-// ones, a template that does not parse panics.
-func (s *Server) newAdminUI(cfg Config) *adminUI {
-	_, funcs := staticAssets()
+// adminFuncs are the functions of the admin templates, with those that
+// link the static files of files.
+func adminFuncs(files fs.FS) (template.FuncMap, error) {
+	_, funcs, err := staticAssets(files)
+	if err != nil {
+		return nil, err
+	}
 	funcs["field"] = newFieldView
 	funcs["choices"] = withChoices
+	funcs["group"] = func(f formView, v fieldView) checkboxGroup { return checkboxGroup{Form: f, Field: v} }
 	funcs["plain"] = func(s string) string { return plainText(s, 90) }
 	funcs["inc"] = func(i int) int { return i + 1 }
 	funcs["deref"] = func(t *time.Time) time.Time {
@@ -82,15 +88,40 @@ func (s *Server) newAdminUI(cfg Config) *adminUI {
 		c, _ := assent.CategoryByKey(key)
 		return c.Name
 	}
-	base := template.Must(template.New("").Funcs(funcs).ParseFS(uiFiles,
-		"ui/templates/admin/layout.html", "ui/templates/admin/partials.html"))
-	ui := &adminUI{pages: map[string]*template.Template{}, crossOrigin: http.NewCrossOriginProtection(),
-		loginByIP:    newRateLimiter(orDefault(cfg.LoginRateLimit, DefaultLoginRateLimit)),
-		loginByEmail: newRateLimiter(orDefault(cfg.LoginEmailRateLimit, DefaultLoginEmailRateLimit))}
+	return funcs, nil
+}
+
+// parseAdminPages parses every admin page of files with the layout and
+// partials.
+func parseAdminPages(files fs.FS) (map[string]*template.Template, error) {
+	funcs, err := adminFuncs(files)
+	if err != nil {
+		return nil, err
+	}
+	base, err := template.New("").Funcs(funcs).ParseFS(files, "templates/admin/layout.html", "templates/admin/partials.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
 	for _, name := range adminPages {
 		t := template.Must(base.Clone())
-		ui.pages[name] = template.Must(t.ParseFS(uiFiles, "ui/templates/admin/"+name+".html"))
+		if pages[name], err = t.ParseFS(files, "templates/admin/"+name+".html"); err != nil {
+			return nil, err
+		}
 	}
+	return pages, nil
+}
+
+// newAdminUI parses the admin templates once, at start; like the public
+// ones, a template that does not parse panics.
+func (s *Server) newAdminUI(cfg Config) *adminUI {
+	pages, err := parseAdminPages(s.uiFiles())
+	if err != nil {
+		panic(err)
+	}
+	ui := &adminUI{pages: pages, crossOrigin: http.NewCrossOriginProtection(),
+		loginByIP:    newRateLimiter(orDefault(cfg.LoginRateLimit, DefaultLoginRateLimit)),
+		loginByEmail: newRateLimiter(orDefault(cfg.LoginEmailRateLimit, DefaultLoginEmailRateLimit))}
 	if u, err := url.Parse(s.baseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		ui.secure = u.Scheme == "https"
 		if err := ui.crossOrigin.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
@@ -404,7 +435,11 @@ func (s *Server) adminRender(w http.ResponseWriter, r *http.Request, status int,
 		p.Flash = s.takeFlash(w, r)
 	}
 	var buf bytes.Buffer
-	if err := s.adminUI.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+	pages, err := s.adminPages()
+	if err == nil {
+		err = pages[name].ExecuteTemplate(&buf, "layout", data)
+	}
+	if err != nil {
 		s.log.ErrorContext(r.Context(), "render admin page", "page", name, "err", err, "request_id", requestID(r.Context()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -419,6 +454,15 @@ func (s *Server) adminRender(w http.ResponseWriter, r *http.Request, status int,
 		"form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// adminPages returns the templates of the admin pages: parsed at start, or
+// in development parsed again from the disk, so that an edit shows.
+func (s *Server) adminPages() (map[string]*template.Template, error) {
+	if !s.dev {
+		return s.adminUI.pages, nil
+	}
+	return parseAdminPages(s.files)
 }
 
 // errorView is the data of the admin error page.
@@ -614,6 +658,13 @@ func newFieldView(f formView, name, label string, opts ...string) fieldView {
 		}
 	}
 	return v
+}
+
+// checkboxGroup is a field of several checkboxes, one per choice, with
+// the form that says which are checked.
+type checkboxGroup struct {
+	Form  formView
+	Field fieldView
 }
 
 // withChoices gives a select field its options.

@@ -394,6 +394,24 @@ var adminRouteAllowed = map[string][]assent.Role{
 	"GET /admin/settings/apikeys":              rolesAdmin,
 	"POST /admin/settings/apikeys":             rolesAdmin,
 	"POST /admin/settings/apikeys/{id}/revoke": rolesAdmin,
+	"POST /admin/settings/users/{id}/role":     rolesAdmin,
+	"POST /admin/settings/users/{id}/remove":   rolesAdmin,
+
+	"GET /admin/settings/webhooks":                     rolesAdmin,
+	"GET /admin/settings/webhooks/new":                 rolesAdmin,
+	"POST /admin/settings/webhooks":                    rolesAdmin,
+	"GET /admin/settings/webhooks/{id}":                rolesAdmin,
+	"GET /admin/settings/webhooks/{id}/edit":           rolesAdmin,
+	"POST /admin/settings/webhooks/{id}":               rolesAdmin,
+	"POST /admin/settings/webhooks/{id}/disable":       rolesAdmin,
+	"POST /admin/settings/webhooks/{id}/enable":        rolesAdmin,
+	"POST /admin/settings/webhooks/{id}/rotate-secret": rolesAdmin,
+	"POST /admin/settings/webhooks/{id}/test":          rolesAdmin,
+	"POST /admin/settings/webhooks/{id}/replay":        rolesAdmin,
+	"POST /admin/settings/webhooks/{id}/delete":        rolesAdmin,
+
+	"GET /admin/password":  rolesReading, // every signed-in user, for their own
+	"POST /admin/password": rolesReading,
 }
 
 // TestAdminRoles checks every admin route with every role: an allowed role
@@ -422,11 +440,14 @@ func TestAdminRoles(t *testing.T) {
 		"subcategories": e.subcategory("weekly", "newsletter_marketing"),
 		"campaigns":     e.campaign("en"),
 		"apikeys":       e.must(201, e.admin("POST", "/api/v1/apikeys", map[string]any{"name": "spare", "role": "collector"})).str("id"),
+		"webhooks":      e.must(201, e.admin("POST", "/api/v1/webhooks", hookBody(nil))).str("id"),
+		"users":         e.user(assent.RoleObserver, "spare@acme.example").ID,
 	}
 	ids["participants"] = e.must(201, e.call(e.keys[assent.RoleCollector], "POST", "/api/v1/campaigns/"+ids["campaigns"]+"/participations",
 		map[string]any{"email": "roles@example.com", "answers": map[string]any{}})).str("participant_id")
 	readAll := []string{"/api/v1/optins", "/api/v1/subcategories", "/api/v1/campaigns", "/api/v1/account", "/api/v1/users",
-		"/api/v1/apikeys", "/api/v1/optins/" + ids["optins"], "/api/v1/campaigns/" + ids["campaigns"]}
+		"/api/v1/apikeys", "/api/v1/optins/" + ids["optins"], "/api/v1/campaigns/" + ids["campaigns"],
+		"/api/v1/webhooks"} // the list shows each endpoint's settings and deliveries waiting
 	for _, route := range routes {
 		allowed := adminRouteAllowed[route]
 		if allowed == nil || route == "/admin/" {

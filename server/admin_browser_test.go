@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/server"
+	"github.com/assentdev/assent/webhook"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -292,7 +295,11 @@ func TestAdminInBrowser(t *testing.T) {
 		t.Errorf("global marketing opt-in rate: got %q, want 100.0%%", got)
 	}
 
-	// The settings.
+	// The settings, with a second user whose role can change.
+	if _, err := e.store.CreateUser(context.Background(), e.acme.ID, "oli@example.com", "Oli Observer", assent.RoleObserver,
+		"correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
 	run("settings",
 		chromedp.Navigate(base+"/admin/settings"),
 		chromedp.WaitVisible(css(`#time_zone`)),
@@ -308,11 +315,57 @@ func TestAdminInBrowser(t *testing.T) {
 		shot("13-settings-apikeys"),
 	)
 
-	// Signed out, then in as an observer: reading, but no settings.
-	if _, err := e.store.CreateUser(context.Background(), e.acme.ID, "oli@example.com", "Oli Observer", assent.RoleObserver,
-		"correct horse battery"); err != nil {
-		t.Fatal(err)
+	// A webhook endpoint on a real receiver, which fails its second call:
+	// its secret once, then a log with a delivery and a retry.
+	var calls atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(receiver.Close)
+	dispatcher := webhook.New(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	deliver := func(ctx context.Context, tab *chromedp.Target) (chromedp.Void, error) {
+		_, err := dispatcher.DeliverDue(context.Background())
+		return chromedp.Void{}, err
 	}
+	run("webhooks",
+		chromedp.Navigate(base+"/admin/settings/webhooks"),
+		chromedp.WaitVisible(css(`.empty a[href="/admin/settings/webhooks/new"]`)),
+		chromedp.Click(css(`.empty a[href="/admin/settings/webhooks/new"]`)),
+		chromedp.WaitVisible(css(`#url`)),
+		chromedp.SendKeys(css(`#url`), receiver.URL+"/hooks/assent"),
+		chromedp.Click(css(`#events-consent\.withdrawn`)),
+		chromedp.Click(css(`#categories-newsletter_marketing`)),
+		chromedp.SendKeys(css(`#header-name`), "X-Token"),
+		chromedp.SendKeys(css(`#header-value`), "s3cret"),
+		shot("13a-webhook-form"),
+		submit(`form[action="/admin/settings/webhooks"] button[type=submit]`),
+		chromedp.WaitVisible(css(`#new-secret`)),
+		shot("13b-webhook-created"),
+		submit(`form[action$="/test"] button`),
+		chromedp.WaitVisible(css(`.flash-ok`)),
+		deliver,
+		submit(`form[action$="/test"] button`),
+		chromedp.WaitVisible(css(`.flash-ok`)),
+		deliver,
+		chromedp.Reload(),
+		chromedp.WaitVisible(css(`#log table`)),
+		shot("13c-webhook-log"),
+		chromedp.Navigate(base+"/admin/settings/webhooks"),
+		chromedp.WaitVisible(css(`table`)),
+		shot("13d-settings-webhooks"),
+	)
+	if got := text(`tbody tr td:nth-child(3) .badge`); got != "Failing" {
+		t.Errorf("webhooks list, health: got %q, want Failing", got)
+	}
+	run("password",
+		chromedp.Navigate(base+"/admin/password"),
+		chromedp.WaitVisible(css(`#current_password`)),
+		shot("13e-password"),
+	)
+
+	// Signed out, then in as an observer: reading, but no settings.
 	run("sign out",
 		submit(`form[action="/admin/logout"] button`),
 		chromedp.WaitVisible(css(`.flash-ok`)),

@@ -46,6 +46,7 @@ var sourceLabels = map[string]string{
 	assent.SourceConfirmation: "Email confirmation",
 	assent.SourcePreferences:  "Preferences page",
 	assent.SourceExpiry:       "Expiry",
+	assent.SourceAdmin:        "Admin pages",
 }
 
 func stateLabel(s assent.ConsentState) string {
@@ -272,7 +273,7 @@ func (s *Server) adminParticipantWithdraw(w http.ResponseWriter, r *http.Request
 	if optinID != "" {
 		ids = []string{optinID}
 	}
-	_, err = s.store.Withdraw(r.Context(), principal(r.Context()).AccountID, id, ids, all, assent.SourceAPI)
+	_, err = s.store.Withdraw(r.Context(), principal(r.Context()).AccountID, id, ids, all, assent.SourceAdmin)
 	if code := assent.ErrorCode(err); code == assent.EINVALID || code == assent.ECONFLICT {
 		s.setFlash(w, "error", "Nothing was withdrawn: that opt-in is not one of this account's.")
 		http.Redirect(w, r, to, http.StatusSeeOther)

@@ -77,8 +77,9 @@ func TestAdminParticipants(t *testing.T) {
 	if st := e.consentStates(pid); st[e.newsletter] != "withdrawn" || st[e.rules] != "given" {
 		t.Errorf("after withdrawing one: got %v", st)
 	}
-	if p := e.adminMust(200, marketer, "GET", path, nil); !strings.Contains(p.body, `data-event="withdrawn"`) {
-		t.Error("the withdrawal is not in the history")
+	if p := e.adminMust(200, marketer, "GET", path, nil); !strings.Contains(p.body, `data-event="withdrawn"`) ||
+		!strings.Contains(p.body, "Admin pages") {
+		t.Error("the withdrawal is not in the history, from the admin pages")
 	}
 	e.adminMust(303, marketer, "POST", path+"/withdraw", map[string][]string{"all": {"1"}})
 	if st := e.consentStates(pid); st[e.newsletter] != "withdrawn" || st[e.rules] != "withdrawn" {

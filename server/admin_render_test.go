@@ -41,6 +41,25 @@ func TestAdminPagesRender(t *testing.T) {
 	key := assent.APIKey{ID: "key_1", Name: "Site", Role: assent.RoleCollector, Prefix: "assent_abcdef", Key: "assent_secret",
 		CreatedAt: at}
 
+	code502, code200 := 502, 200
+	hook := assent.WebhookEndpoint{ID: "whk_1", URL: "https://hooks.example.com/a", Events: assent.WebhookEventTypes,
+		Categories: []string{"legal"}, Header: &assent.WebhookHeader{Name: "Authorization", Value: "Bearer x"}, Enabled: true,
+		CreatedAt: at, LastAttemptAt: &later, LastSuccessAt: &later, LastStatusCode: &code200, PendingDeliveries: 1}
+	failing := assent.WebhookEndpoint{ID: "whk_2", URL: "https://crm.example.com/hook", Events: []string{"consent.withdrawn"},
+		Enabled: true, CreatedAt: at, LastAttemptAt: &later, LastSuccessAt: &at, LastStatusCode: &code502, LastError: "bad gateway",
+		ConsecutiveFailures: 3, PendingDeliveries: 2, FailedDeliveries: 1}
+	idle := assent.WebhookEndpoint{ID: "whk_3", URL: "http://localhost:9000/h", Events: []string{"participation.created"},
+		CreatedAt: at}
+	deliveries := []store.DeliveryReport{
+		{ID: "dlv_1", EventID: "evt_1", EventType: "webhook.test", State: "pending", CreatedAt: later, NextAt: &later},
+		{ID: "dlv_2", EventID: "evt_2", EventType: "participation.created", State: "failed", Attempts: 8, CreatedAt: at,
+			LastAttemptAt: &later, LastError: "timeout"},
+		{ID: "dlv_3", EventID: "evt_3", EventType: "consent.withdrawn", State: "delivered", Attempts: 1, CreatedAt: at,
+			LastAttemptAt: &at, LastStatusCode: &code200},
+		{ID: "dlv_4", EventID: "evt_4", EventType: "consent.expired", State: "pending", Attempts: 2, CreatedAt: at,
+			LastAttemptAt: &at, LastStatusCode: &code502},
+	}
+
 	// failed returns a form showing values with a problem on each field
 	// named, and one for the whole form.
 	failed := func(labels []fieldLabel, fields ...string) formView {
@@ -150,6 +169,45 @@ func TestAdminPagesRender(t *testing.T) {
 				Roles: roleChoices(assent.Roles)}
 			if form {
 				v.Keys, v.Created, v.Form = []assent.APIKey{key}, &key, failed(apiKeyLabels, "name", "role")
+			}
+			return v
+		},
+		"settings_webhooks": func(form bool) adminData {
+			v := &webhooksView{adminPage: adminPage{Title: "Webhooks", Tab: "webhooks"}, Max: assent.MaxWebhookEndpoints}
+			if form {
+				for _, e := range []assent.WebhookEndpoint{hook, failing, idle} {
+					v.Endpoints = append(v.Endpoints, webhookRow{WebhookEndpoint: e, Health: healthOf(e)})
+				}
+			}
+			return v
+		},
+		"webhook_form": func(form bool) adminData {
+			v := newWebhookForm(nil, newForm(url.Values{"events": {"participation.created"}, "enabled": {"on"}}, webhookLabels))
+			if form {
+				f := newForm(webhookValues(hook), webhookLabels)
+				for _, name := range []string{"url", "events", "categories", "header.name", "header.value"} {
+					f.Errors[name] = "Is wrong"
+				}
+				v = newWebhookForm(&hook, f)
+			}
+			return v
+		},
+		"webhook": func(form bool) adminData {
+			v := &webhookView{adminPage: adminPage{Title: "hooks.example.com", Tab: "webhooks"},
+				Endpoint: webhookRow{WebhookEndpoint: idle, Health: healthOf(idle)}}
+			if form {
+				v.Endpoint = webhookRow{WebhookEndpoint: failing, Health: healthOf(failing)}
+				v.Secret, v.Next, v.First = "whsec_abc", "/admin/settings/webhooks/whk_2?cursor=x#log", "/admin/settings/webhooks/whk_2#log"
+				for _, d := range deliveries {
+					v.Deliveries = append(v.Deliveries, deliveryRow{DeliveryReport: d, StateLabel: deliveryStateLabels[d.State]})
+				}
+			}
+			return v
+		},
+		"password": func(form bool) adminData {
+			v := &passwordView{adminPage{Title: "Your password", Section: "password", Form: ok(passwordLabels)}}
+			if form {
+				v.Form = failed(passwordLabels, "current_password", "password", "password_confirm")
 			}
 			return v
 		},

@@ -149,6 +149,86 @@ func (s *Server) adminUserCreate(w http.ResponseWriter, r *http.Request) error {
 		"User "+u.Email+" created as "+string(u.Role)+". Give them their password in person or by another channel than email.")
 }
 
+// adminUserRole gives a user another role. An admin does not change their
+// own: that way the account always keeps the admin who acts.
+func (s *Server) adminUserRole(w http.ResponseWriter, r *http.Request) error {
+	form, err := parseAdminForm(w, r)
+	if err != nil {
+		return err
+	}
+	if r.PathValue("id") == sessionOf(r).UserID {
+		return s.backToUsers(w, r, "You cannot change your own role: ask another admin.")
+	}
+	u, err := s.store.UpdateUserRole(r.Context(), principal(r.Context()).AccountID, r.PathValue("id"),
+		assent.Role(form.Get("role")))
+	if assent.ErrorCode(err) == assent.EINVALID {
+		return s.backToUsers(w, r, "Choose one of the roles offered.")
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirect(w, r, "/admin/settings/users", u.Email+" is now "+string(u.Role)+".")
+}
+
+// adminUserRemove removes a user, who is signed out at once. An admin does
+// not remove themselves.
+func (s *Server) adminUserRemove(w http.ResponseWriter, r *http.Request) error {
+	if r.PathValue("id") == sessionOf(r).UserID {
+		return s.backToUsers(w, r, "You cannot remove yourself: ask another admin.")
+	}
+	if err := s.store.DeleteUser(r.Context(), principal(r.Context()).AccountID, r.PathValue("id")); err != nil {
+		return err
+	}
+	return s.redirect(w, r, "/admin/settings/users", "User removed: they can no longer sign in, and their sessions ended.")
+}
+
+// backToUsers answers a refused action on a user with the users tab and
+// an error flash.
+func (s *Server) backToUsers(w http.ResponseWriter, r *http.Request, problem string) error {
+	s.setFlash(w, "error", problem)
+	return s.redirect(w, r, "/admin/settings/users", "")
+}
+
+var passwordLabels = []fieldLabel{{"current_password", "Current password"}, {"password", "New password"},
+	{"password_confirm", "New password again"}}
+
+// passwordView is the data of the page where a user changes their password.
+type passwordView struct{ adminPage }
+
+func (s *Server) adminPasswordShow(w http.ResponseWriter, r *http.Request) error {
+	s.adminRender(w, r, http.StatusOK, "password", &passwordView{adminPage{Title: "Your password", Section: "password",
+		Form: newForm(nil, passwordLabels)}})
+	return nil
+}
+
+// adminPasswordChange sets the signed-in user's new password, given their
+// current one, and signs out their other sessions. No password typed is
+// ever sent back to the browser.
+func (s *Server) adminPasswordChange(w http.ResponseWriter, r *http.Request) error {
+	form, err := parseAdminForm(w, r)
+	if err != nil {
+		return err
+	}
+	f := newForm(nil, passwordLabels)
+	sess := sessionOf(r)
+	if form.Get("password") != form.Get("password_confirm") {
+		f.Errors["password_confirm"] = "Does not match the new password"
+		err = assent.Errorf(assent.EINVALID, "the new passwords differ")
+	} else {
+		err = s.store.ChangePassword(r.Context(), sess.AccountID, sess.UserID, form.Get("current_password"),
+			form.Get("password"), sess.ID)
+	}
+	if err != nil {
+		if f.Failed() || f.withError(err) {
+			s.adminRender(w, r, http.StatusUnprocessableEntity, "password", &passwordView{adminPage{Title: "Your password",
+				Section: "password", Form: f}})
+			return nil
+		}
+		return err
+	}
+	return s.redirect(w, r, "/admin/password", "Your password is changed. Your other sessions, if any, are signed out.")
+}
+
 // apiKeysView is the data of the API keys tab.
 type apiKeysView struct {
 	adminPage

@@ -123,7 +123,25 @@ func (s *Server) routes() {
 	s.admin("POST /admin/settings", assent.ManageAccount, s.adminAccountUpdate)
 	s.admin("GET /admin/settings/users", assent.ManageAccount, s.adminUserList)
 	s.admin("POST /admin/settings/users", assent.ManageAccount, s.adminUserCreate)
+	s.admin("POST /admin/settings/users/{id}/role", assent.ManageAccount, s.adminUserRole)
+	s.admin("POST /admin/settings/users/{id}/remove", assent.ManageAccount, s.adminUserRemove)
 	s.admin("GET /admin/settings/apikeys", assent.ManageAccount, s.adminAPIKeyList)
 	s.admin("POST /admin/settings/apikeys", assent.ManageAccount, s.adminAPIKeyCreate)
 	s.admin("POST /admin/settings/apikeys/{id}/revoke", assent.ManageAccount, s.adminAPIKeyRevoke)
+	s.admin("GET /admin/settings/webhooks", assent.ManageWebhooks, s.adminWebhookList)
+	s.admin("GET /admin/settings/webhooks/new", assent.ManageWebhooks, s.adminWebhookNew)
+	s.admin("POST /admin/settings/webhooks", assent.ManageWebhooks, s.adminWebhookCreate)
+	s.admin("GET /admin/settings/webhooks/{id}", assent.ManageWebhooks, s.adminWebhookShow) // with its delivery log
+	s.admin("GET /admin/settings/webhooks/{id}/edit", assent.ManageWebhooks, s.adminWebhookEdit)
+	s.admin("POST /admin/settings/webhooks/{id}", assent.ManageWebhooks, s.adminWebhookUpdate)
+	s.admin("POST /admin/settings/webhooks/{id}/disable", assent.ManageWebhooks, s.adminWebhookEnabled(false))
+	s.admin("POST /admin/settings/webhooks/{id}/enable", assent.ManageWebhooks, s.adminWebhookEnabled(true))
+	s.admin("POST /admin/settings/webhooks/{id}/rotate-secret", assent.ManageWebhooks, s.adminWebhookRotateSecret)
+	s.admin("POST /admin/settings/webhooks/{id}/test", assent.ManageWebhooks, s.adminWebhookTest)
+	s.admin("POST /admin/settings/webhooks/{id}/replay", assent.ManageWebhooks, s.adminWebhookReplay) // the form names the event
+	s.admin("POST /admin/settings/webhooks/{id}/delete", assent.ManageWebhooks, s.adminWebhookDelete)
+
+	// Every signed-in user changes their own password.
+	s.admin("GET /admin/password", assent.ReadContent, s.adminPasswordShow)
+	s.admin("POST /admin/password", assent.ReadContent, s.adminPasswordChange)
 }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -30,6 +31,11 @@ type Config struct {
 	// a negative Requests no limit.
 	LoginRateLimit      RateLimit
 	LoginEmailRateLimit RateLimit
+	// UIDir, when set, is a directory holding the pages' templates/ and
+	// static/ (server/ui of the source tree): they are read from it instead
+	// of the binary, and the templates are parsed again for every page, so
+	// that an edit shows on reload. For development only (serve -dev).
+	UIDir string
 }
 
 // Server answers Assent's HTTP requests. Create it with New.
@@ -42,6 +48,10 @@ type Server struct {
 	handler    http.Handler
 	ui         *publicUI
 	adminUI    *adminUI
+	// files holds the templates and static files; dev reads them from the
+	// disk for every page (Config.UIDir).
+	files fs.FS
+	dev   bool
 	// apiRoutes lists the patterns under /api/v1, in registration order, so
 	// that a test can hold the OpenAPI document to them.
 	apiRoutes []string
@@ -58,6 +68,8 @@ func New(st *store.Store, log *slog.Logger, cfg Config) *Server {
 		baseURL:    strings.TrimRight(cfg.BaseURL, "/"),
 		trustProxy: cfg.TrustProxy,
 		mux:        http.NewServeMux(),
+		files:      uiSource(cfg.UIDir),
+		dev:        cfg.UIDir != "",
 	}
 	s.ui = s.newPublicUI(cfg)
 	s.adminUI = s.newAdminUI(cfg)

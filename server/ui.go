@@ -11,23 +11,47 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 )
 
-// uiFiles holds the templates and static assets of the pages, so that the
-// binary serves them without any file beside it.
+// embeddedUI holds the templates and static assets of the pages, so that
+// the binary serves them without any file beside it.
 //
 //go:embed ui/templates ui/static
-var uiFiles embed.FS
+var embeddedUI embed.FS
 
-// staticAssets returns the embedded static files and the template
-// functions that link them. They are read once per server, at start.
-func staticAssets() (fs.FS, template.FuncMap) {
-	static, err := fs.Sub(uiFiles, "ui/static")
+// uiSource returns the files of the pages, templates/ and static/: those
+// of the directory dir when it is set (development), else the embedded
+// ones.
+func uiSource(dir string) fs.FS {
+	if dir != "" {
+		return os.DirFS(dir)
+	}
+	files, err := fs.Sub(embeddedUI, "ui")
 	if err != nil {
 		panic(err)
+	}
+	return files
+}
+
+// uiFiles returns the files the server reads its pages from.
+func (s *Server) uiFiles() fs.FS {
+	if s.files == nil {
+		return uiSource("")
+	}
+	return s.files
+}
+
+// staticAssets returns the static files of files and the template
+// functions that link them. They are read once per server, at start (and
+// at every page in development).
+func staticAssets(files fs.FS) (fs.FS, template.FuncMap, error) {
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		return nil, nil, err
 	}
 	versions := map[string]string{}
 	err = fs.WalkDir(static, ".", func(path string, d fs.DirEntry, err error) error {
@@ -40,7 +64,7 @@ func staticAssets() (fs.FS, template.FuncMap) {
 		return err
 	})
 	if err != nil {
-		panic(err)
+		return nil, nil, err
 	}
 	funcs := template.FuncMap{
 		// asset links a static file with its content hash, so that it can be
@@ -53,7 +77,7 @@ func staticAssets() (fs.FS, template.FuncMap) {
 			return "/static/" + name + "?v=" + v
 		},
 	}
-	return static, funcs
+	return static, funcs, nil
 }
 
 // publicUI is what the public pages need beyond the store: their parsed
@@ -65,19 +89,40 @@ type publicUI struct {
 	crossOrigin *http.CrossOriginProtection
 }
 
+// parsePublicPages parses the templates of the public pages in files.
+func parsePublicPages(files fs.FS) (map[string]*template.Template, error) {
+	_, funcs, err := staticAssets(files)
+	if err != nil {
+		return nil, err
+	}
+	base, err := template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"form", "thanks", "message", "confirm", "preferences"} {
+		t := template.Must(base.Clone())
+		if pages[name], err = t.ParseFS(files, "templates/"+name+".html"); err != nil {
+			return nil, err
+		}
+	}
+	return pages, nil
+}
+
 // newPublicUI parses the templates once, at start. They are part of the
 // binary, so a template that does not parse is a programming error: it
 // panics, and every test catches it.
 func (s *Server) newPublicUI(cfg Config) *publicUI {
-	static, funcs := staticAssets()
-	base := template.Must(template.New("").Funcs(funcs).ParseFS(uiFiles,
-		"ui/templates/layout.html", "ui/templates/partials.html"))
-	ui := &publicUI{pages: map[string]*template.Template{}, static: staticHandler(static),
-		limiter: newRateLimiter(cfg.FormRateLimit), crossOrigin: http.NewCrossOriginProtection()}
-	for _, name := range []string{"form", "thanks", "message", "confirm", "preferences"} {
-		t := template.Must(base.Clone())
-		ui.pages[name] = template.Must(t.ParseFS(uiFiles, "ui/templates/"+name+".html"))
+	static, _, err := staticAssets(s.uiFiles())
+	if err != nil {
+		panic(err)
 	}
+	pages, err := parsePublicPages(s.uiFiles())
+	if err != nil {
+		panic(err)
+	}
+	ui := &publicUI{pages: pages, static: staticHandler(static, s.dev),
+		limiter: newRateLimiter(cfg.FormRateLimit), crossOrigin: http.NewCrossOriginProtection()}
 	// Behind a proxy that rewrites Host, the browser's Origin is the public
 	// address: trust it.
 	if u, err := url.Parse(s.baseURL); err == nil && u.Scheme != "" && u.Host != "" {
@@ -92,6 +137,15 @@ func (s *Server) newPublicUI(cfg Config) *publicUI {
 		s.renderError(w, r, http.StatusForbidden, l, p)
 	}))
 	return ui
+}
+
+// publicPages returns the templates of the public pages: parsed at start,
+// or in development parsed again from the disk, so that an edit shows.
+func (s *Server) publicPages() (map[string]*template.Template, error) {
+	if !s.dev {
+		return s.ui.pages, nil
+	}
+	return parsePublicPages(s.files)
 }
 
 // backTo returns the link back to the page whose form was refused, with
@@ -119,17 +173,22 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// staticHandler serves the embedded assets with a long cache lifetime:
-// pages link them with a content hash (see asset), so a new version has a
-// new address. Directories are not listed.
-func staticHandler(static fs.FS) http.Handler {
+// staticHandler serves the static files with a long cache lifetime: pages
+// link them with a content hash (see asset), so a new version has a new
+// address. In development (dev), browsers check them on every use.
+// Directories are not listed.
+func staticHandler(static fs.FS, dev bool) http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/") {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		if dev {
+			w.Header().Set("Cache-Control", "no-cache")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	})
@@ -215,7 +274,11 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 // withdraw consent may not, so that no site can trick a click on them.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any, frameable bool) {
 	var buf bytes.Buffer
-	if err := s.ui.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+	pages, err := s.publicPages()
+	if err == nil {
+		err = pages[page].ExecuteTemplate(&buf, "layout", data)
+	}
+	if err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", page, "err", err, "request_id", requestID(r.Context()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -115,6 +115,7 @@ func (s *Store) Accounts(ctx context.Context) ([]assent.Account, error) {
 // moves the day boundaries of every report, so the statistics are counted
 // again.
 func (s *Store) UpdateAccount(ctx context.Context, id string, change func(*assent.Account)) (assent.Account, error) {
+	defer s.forget() // once committed: the write path reads these through its cache
 	var a assent.Account
 	var oldZone string
 	err := s.tx(ctx, func(tx *sql.Tx) error {

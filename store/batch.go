@@ -174,7 +174,7 @@ func (b *batch) resolvePeople(ctx context.Context, ws []*participationWrite, liv
 				args = append(args, e)
 			}
 			rows, err := b.tx.QueryContext(ctx, `SELECT id, seq, email, first_name, last_name FROM participants
-				WHERE account_id = $1 AND email IN (`+placeholders(2, len(chunk))+`)`, args...)
+				WHERE account_id = `+b.s.params(1, 1)+` AND email IN (`+b.s.params(2, len(chunk))+`)`, args...)
 			if err != nil {
 				return err
 			}
@@ -234,7 +234,7 @@ func (b *batch) loadStates(ctx context.Context, ids []any) error {
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
 		rows, err := b.tx.QueryContext(ctx, `SELECT participant_id, optin_id, state FROM consents
-			WHERE participant_id IN (`+placeholders(1, len(chunk))+`)`, chunk...)
+			WHERE participant_id IN (`+b.s.params(1, len(chunk))+`)`, chunk...)
 		if err != nil {
 			return err
 		}
@@ -361,7 +361,7 @@ func (b *batch) requestConfirmation(w *participationWrite, r *assent.Receipt, op
 // engine's limit on parameters allows.
 func (b *batch) flush(ctx context.Context) error {
 	tx := b.tx
-	if err := insertRows(ctx, tx, `INSERT INTO participants (id, account_id, seq, email, first_name, last_name, created_at)`,
+	if err := b.s.insertRows(ctx, tx, `INSERT INTO participants (id, account_id, seq, email, first_name, last_name, created_at)`,
 		b.participants, ""); err != nil {
 		return err
 	}
@@ -371,32 +371,32 @@ func (b *batch) flush(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO participations (id, account_id, campaign_id, participant_id,
+	if err := b.s.insertRows(ctx, tx, `INSERT INTO participations (id, account_id, campaign_id, participant_id,
 		participant_seq, new_participant, created_at, day, ip_hash, user_agent, utm_source, utm_medium, utm_campaign,
 		utm_term, utm_content, source)`, b.participations, ""); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO participation_answers (participation_id, optin_id, optin_version, position,
+	if err := b.s.insertRows(ctx, tx, `INSERT INTO participation_answers (participation_id, optin_id, optin_version, position,
 		response, confirmed)`, b.answers, ""); err != nil {
 		return err
 	}
 	if err := b.l.appendAll(ctx, b.events); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)`,
+	if err := b.s.insertRows(ctx, tx, `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)`,
 		b.consents, ` ON CONFLICT (participant_id, optin_id) DO UPDATE
 		SET state = excluded.state, added_at = excluded.added_at, updated_at = excluded.updated_at`); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO confirmations (id, account_id, participant_id, participation_id, token_hash,
+	if err := b.s.insertRows(ctx, tx, `INSERT INTO confirmations (id, account_id, participant_id, participation_id, token_hash,
 		optin_ids, created_at, expires_at)`, b.confirmations, ""); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO mail_outbox (id, account_id, kind, confirmation_id, recipient, language,
+	if err := b.s.insertRows(ctx, tx, `INSERT INTO mail_outbox (id, account_id, kind, confirmation_id, recipient, language,
 		token, created_at, attempts, next_at, last_error)`, b.mails, ""); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO idempotency_keys (account_id, key, request_hash, response, created_at)`,
+	if err := b.s.insertRows(ctx, tx, `INSERT INTO idempotency_keys (account_id, key, request_hash, response, created_at)`,
 		b.idempotency, ` ON CONFLICT (account_id, key) DO UPDATE
 		SET request_hash = excluded.request_hash, response = excluded.response, created_at = excluded.created_at`); err != nil {
 		return err

@@ -163,6 +163,7 @@ func (s *Store) CreateCampaign(ctx context.Context, accountID string, c assent.C
 // Opt-ins already on the form may stay even if archived since; any opt-in
 // added must be active, and all must share the campaign's language.
 func (s *Store) UpdateCampaign(ctx context.Context, accountID, id string, change func(*assent.Campaign) error) (assent.Campaign, error) {
+	defer s.forget() // once committed: the write path reads these through its cache
 	var c assent.Campaign
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error

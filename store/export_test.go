@@ -8,6 +8,7 @@ import (
 // ExecForTest runs a statement on the writer, for tests that must put the
 // database in a state the API cannot reach.
 func ExecForTest(s *Store, query string, args ...any) error {
+	defer s.forget()
 	_, err := s.db.ExecContext(context.Background(), query, args...)
 	return err
 }

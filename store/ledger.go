@@ -70,7 +70,7 @@ func (l *ledger) appendAll(ctx context.Context, events []*assent.ConsentEvent) e
 			nullString(e.ParticipationID), nullString(e.CampaignID), nullString(e.ConfirmationID), e.Source, e.IPHash,
 			micros(e.CreatedAt), e.PrevHash, e.Hash})
 	}
-	return insertRows(ctx, l.tx, `INSERT INTO consent_events (id, account_id, seq, participant_id, optin_id, optin_version,
+	return l.s.insertRows(ctx, l.tx, `INSERT INTO consent_events (id, account_id, seq, participant_id, optin_id, optin_version,
 		type, participation_id, campaign_id, confirmation_id, source, ip_hash, created_at, prev_hash, hash)`, rows, "")
 }
 
@@ -111,7 +111,7 @@ func (l *ledger) setConsents(ctx context.Context, events []*assent.ConsentEvent,
 			rows = append(rows, []any{e.AccountID, e.ParticipantID, e.OptinID, string(next[i]), at, at})
 		}
 	}
-	err := insertRows(ctx, l.tx, `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)`,
+	err := l.s.insertRows(ctx, l.tx, `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)`,
 		rows, ` ON CONFLICT (participant_id, optin_id) DO UPDATE
 		SET state = excluded.state, added_at = excluded.added_at, updated_at = excluded.updated_at`)
 	return next, err

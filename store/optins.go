@@ -205,6 +205,7 @@ func (s *Store) CreateOptin(ctx context.Context, accountID string, o assent.Opti
 // version. It returns EINVALID for bad fields, ECONFLICT for a variable
 // taken or a language that no longer matches a campaign the opt-in is on.
 func (s *Store) UpdateOptin(ctx context.Context, accountID, id string, change func(*assent.Optin)) (assent.Optin, error) {
+	defer s.forget() // once committed: the write path reads these through its cache
 	var o assent.Optin
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -256,6 +257,7 @@ func (s *Store) UpdateOptin(ctx context.Context, accountID, id string, change fu
 // campaign form. Otherwise it archives it, since what participants saw must
 // stay provable, and returns the archived opt-in with deleted false.
 func (s *Store) DeleteOptin(ctx context.Context, accountID, id string) (o assent.Optin, deleted bool, err error) {
+	defer s.forget() // once committed: the write path reads these through its cache
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if o, err = s.optin(ctx, tx, accountID, id); err != nil {
 			return err

@@ -89,7 +89,7 @@ func (s *Store) Participate(ctx context.Context, accountID, campaignID string, s
 // records it; or, for an idempotent retry, no write and the first receipt.
 func (s *Store) prepareParticipation(ctx context.Context, accountID, campaignID string, sub assent.Submission) (
 	*participationWrite, assent.Receipt, bool, error) {
-	acct, err := s.accountInfo(ctx, s.rdb, accountID)
+	acct, err := s.cachedAccountInfo(ctx, accountID)
 	if err != nil {
 		return nil, assent.Receipt{}, false, wrap("participate", err)
 	}
@@ -107,11 +107,7 @@ func (s *Store) prepareParticipation(ctx context.Context, accountID, campaignID 
 			return nil, r, found, wrap("participate", err)
 		}
 	}
-	c, err := s.Campaign(ctx, accountID, campaignID)
-	if err != nil {
-		return nil, assent.Receipt{}, false, err
-	}
-	form, err := s.FormOptins(ctx, accountID, c.Optins)
+	c, form, err := s.cachedForm(ctx, accountID, campaignID)
 	if err != nil {
 		return nil, assent.Receipt{}, false, err
 	}

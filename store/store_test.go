@@ -4,7 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/store"
 	"github.com/assentdev/assent/store/storetest"
 )
@@ -72,5 +74,82 @@ func TestEnsureDefaultAccount(t *testing.T) {
 	}
 	if got, want := strings.Join(values, ","), "newsletter_marketing,legal,partners,others"; got != want {
 		t.Errorf("built-in subcategories: got %s, want %s", got, want)
+	}
+}
+
+// TestWritePathCache checks what the write path keeps in memory: a change
+// made through the store is seen by the next submission, a revoked API key
+// stops at once, and a change made by another process sharing the
+// database is seen within a second.
+func TestWritePathCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	answers := func() map[string]*bool {
+		return map[string]*bool{f.newsletter.ID: yes(), f.rules.ID: yes(), f.partners.ID: nil, f.daily.ID: no()}
+	}
+	if _, _, err := f.s.Participate(ctx, f.account.ID, f.campaign.ID, f.submit("a@example.com", answers())); err != nil {
+		t.Fatal(err)
+	}
+	// Through the store: the next submission sees the new form at once.
+	if _, err := f.s.UpdateCampaign(ctx, f.account.ID, f.campaign.ID, func(c *assent.Campaign) error {
+		c.Optins = []string{f.rules.ID}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := f.s.Participate(ctx, f.account.ID, f.campaign.ID, f.submit("b@example.com", answers()))
+	if assent.ErrorCode(err) != assent.EINVALID {
+		t.Fatalf("answers to opt-ins no longer on the form: got %v, want EINVALID", err)
+	}
+
+	key, err := f.s.CreateAPIKey(ctx, f.account.ID, "k", assent.RoleCollector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Authenticate(ctx, key.Key); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.DeleteAPIKey(ctx, f.account.ID, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Authenticate(ctx, key.Key); assent.ErrorCode(err) != assent.ENOTFOUND {
+		t.Fatalf("a revoked key: got %v, want ENOTFOUND", err)
+	}
+
+}
+
+// TestWritePathCacheAcrossProcesses: a campaign archived by another
+// process sharing the database refuses submissions within a second.
+func TestWritePathCacheAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := storetest.DSN(t)
+	s, other := storetest.Open(t, dsn), storetest.Open(t, dsn)
+	acct := storetest.Account(t, s, "acme")
+	o, err := s.CreateOptin(ctx, acct.ID, assent.Optin{Name: "Rules", Language: "en", Text: "Rules",
+		Display: assent.DisplayCheckbox, Mandatory: true, Subcategories: []string{"legal"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateCampaign(ctx, acct.ID, assent.Campaign{Name: "Contest", Language: "en", Optins: []string{o.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := func(email string) assent.Submission {
+		return assent.Submission{Email: email, Answers: map[string]*bool{o.ID: yes()}}
+	}
+	if _, _, err := s.Participate(ctx, acct.ID, c.ID, sub("c@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.UpdateCampaign(ctx, acct.ID, c.ID, func(c *assent.Campaign) error {
+		c.Status = assent.StatusArchived
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, _, err := s.Participate(ctx, acct.ID, c.ID, sub("d@example.com")); assent.ErrorCode(err) != assent.EINVALID {
+		t.Fatalf("a campaign archived by another process a second ago: got %v, want EINVALID", err)
 	}
 }

@@ -129,6 +129,7 @@ func (s *Store) CreateSubcategory(ctx context.Context, accountID string, sc asse
 // UpdateSubcategory applies change (to Name, Value or Category) to a custom
 // subcategory. Built-in subcategories cannot change (ECONFLICT).
 func (s *Store) UpdateSubcategory(ctx context.Context, accountID, id string, change func(*assent.Subcategory)) (assent.Subcategory, error) {
+	defer s.forget() // once committed: the write path reads these through its cache
 	var sc assent.Subcategory
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -160,6 +161,7 @@ func (s *Store) UpdateSubcategory(ctx context.Context, accountID, id string, cha
 // returns ECONFLICT for a built-in one, and ECONFLICT naming the opt-ins
 // (archived ones too) that still use it.
 func (s *Store) DeleteSubcategory(ctx context.Context, accountID, id string) error {
+	defer s.forget() // once committed: the write path reads these through its cache
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		sc, err := s.subcategory(ctx, tx, accountID, id)
 		if err != nil {

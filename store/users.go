@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/assentdev/assent"
 )
@@ -104,6 +106,7 @@ func (s *Store) APIKeys(ctx context.Context, accountID string, page Page) ([]ass
 
 // DeleteAPIKey revokes a key of the account; ENOTFOUND if it has no such key.
 func (s *Store) DeleteAPIKey(ctx context.Context, accountID, id string) error {
+	defer s.forget() // once committed: the write path reads these through its cache
 	if !storable(id) {
 		return assent.NotFound("API key")
 	}
@@ -120,8 +123,13 @@ func (s *Store) DeleteAPIKey(ctx context.Context, accountID, id string) error {
 // Authenticate returns the principal of an API key, or ENOTFOUND when no
 // key matches.
 func (s *Store) Authenticate(ctx context.Context, key string) (assent.Principal, error) {
+	return s.cachedPrincipal(ctx, hashKey(key))
+}
+
+// principal reads the principal of an API key's hash.
+func (s *Store) principal(ctx context.Context, hash string) (assent.Principal, error) {
 	var p assent.Principal
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, account_id, role FROM api_keys WHERE hash = $1`, hashKey(key)).
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, account_id, role FROM api_keys WHERE hash = $1`, hash).
 		Scan(&p.KeyID, &p.AccountID, &p.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, assent.NotFound("API key")
@@ -134,4 +142,82 @@ func (s *Store) Authenticate(ctx context.Context, key string) (assent.Principal,
 func hashKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
+}
+
+// UpdateUserRole gives a user of the account another role; their sessions
+// follow at their next request, since a session reads the role anew. It
+// returns EINVALID for a role a user cannot hold and ENOTFOUND.
+func (s *Store) UpdateUserRole(ctx context.Context, accountID, id string, role assent.Role) (assent.User, error) {
+	if !slices.Contains(assent.UserRoles, role) {
+		return assent.User{}, &assent.Error{Code: assent.EINVALID, Message: "some fields are invalid",
+			Fields: map[string]string{"role": "must be one of admin, marketer, editor, observer"}}
+	}
+	if !storable(id) {
+		return assent.User{}, assent.NotFound("user")
+	}
+	var u assent.User
+	var created int64
+	err := s.db.QueryRowContext(ctx, `UPDATE users SET role = $1 WHERE account_id = $2 AND id = $3
+		RETURNING id, account_id, email, name, role, created_at`, string(role), accountID, id).
+		Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, assent.NotFound("user")
+	}
+	u.CreatedAt = fromMicros(created)
+	return u, wrap("update user role", err)
+}
+
+// DeleteUser removes a user of the account; their sessions end with them.
+// ENOTFOUND if the account has no such user.
+func (s *Store) DeleteUser(ctx context.Context, accountID, id string) error {
+	if !storable(id) {
+		return assent.NotFound("user")
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE account_id = $1 AND id = $2`, accountID, id)
+	if err != nil {
+		return wrap("delete user", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return assent.NotFound("user")
+	}
+	return nil
+}
+
+// ChangePassword sets a new password for a user who gives their current
+// one, and ends their other sessions: whoever else knew the old password
+// is signed out. The session keepSessionID (the one asking) stays. It
+// returns EINVALID, naming current_password when it is not right or
+// password when the new one is too short, and ENOTFOUND.
+func (s *Store) ChangePassword(ctx context.Context, accountID, userID, current, password, keepSessionID string) error {
+	if !storable(userID) {
+		return assent.NotFound("user")
+	}
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE account_id = $1 AND id = $2`,
+		accountID, userID).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return assent.NotFound("user")
+	}
+	if err != nil {
+		return wrap("change password", err)
+	}
+	p := assent.Problems{}
+	if !assent.CheckPassword(hash, current) {
+		p.Add("current_password", "is not your current password")
+	}
+	if utf8.RuneCountInString(password) < assent.MinPasswordLength {
+		p.Add("password", "must be at least %d characters", assent.MinPasswordLength)
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	hash = assent.HashPassword(password)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keepSessionID)
+		return err
+	})
+	return wrap("change password", err)
 }

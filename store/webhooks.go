@@ -341,3 +341,79 @@ func (s *Store) WebhookAttempts(ctx context.Context, accountID, endpointID strin
 	out, next := nextCursor(out, limit, func(a assent.WebhookAttempt) string { return a.ID })
 	return out, next, nil
 }
+
+// DeliveryReport is one delivery (an event for an endpoint) as an
+// endpoint's log shows it: where it stands, how many attempts it took, the
+// last answer and when it is tried next.
+type DeliveryReport struct {
+	ID        string
+	EventID   string
+	EventType string
+	// State is pending, delivered, failed or cancelled.
+	State     string
+	Attempts  int
+	CreatedAt time.Time
+	// NextAt is when a pending delivery is tried next (or, while a worker
+	// sends it, when its claim ends); nil when it is not pending, or paused
+	// because the endpoint is disabled.
+	NextAt *time.Time
+	// LastAttemptAt, LastStatusCode and LastError tell of the last attempt;
+	// LastAttemptAt is nil before the first, LastStatusCode when no answer
+	// came.
+	LastAttemptAt  *time.Time
+	LastStatusCode *int
+	LastError      string
+}
+
+// WebhookDeliveries lists the deliveries of an endpoint of the account,
+// newest first, one page at a time, with what became of each: the log an
+// admin reads, where a delivery shows as soon as it is queued. ENOTFOUND
+// if there is no such endpoint.
+func (s *Store) WebhookDeliveries(ctx context.Context, accountID, endpointID string, page Page) ([]DeliveryReport, string, error) {
+	if _, err := s.webhook(ctx, s.rdb, accountID, endpointID); err != nil {
+		return nil, "", err
+	}
+	before, limit, err := page.after()
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT d.id, d.event_id, ev.type, d.state, d.attempts, d.next_at, d.created_at,
+		a.created_at, a.status_code, a.error
+		FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id
+		LEFT JOIN webhook_attempts a ON a.id = (SELECT MAX(x.id) FROM webhook_attempts x WHERE x.delivery_id = d.id)
+		WHERE d.endpoint_id = $1 AND ($2 = '' OR d.id < $2) ORDER BY d.id DESC LIMIT $3`, endpointID, before, limit+1)
+	if err != nil {
+		return nil, "", wrap("webhook deliveries", err)
+	}
+	defer rows.Close()
+	var out []DeliveryReport
+	for rows.Next() {
+		var d DeliveryReport
+		var next, created int64
+		var attemptAt, status sql.NullInt64
+		var lastError sql.NullString
+		if err := rows.Scan(&d.ID, &d.EventID, &d.EventType, &d.State, &d.Attempts, &next, &created, &attemptAt, &status,
+			&lastError); err != nil {
+			return nil, "", wrap("webhook deliveries", err)
+		}
+		d.CreatedAt, d.LastError = fromMicros(created), lastError.String
+		if d.State == assent.DeliveryPending && next != neverMicros {
+			t := fromMicros(next)
+			d.NextAt = &t
+		}
+		if attemptAt.Valid {
+			t := fromMicros(attemptAt.Int64)
+			d.LastAttemptAt = &t
+		}
+		if status.Valid {
+			code := int(status.Int64)
+			d.LastStatusCode = &code
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", wrap("webhook deliveries", err)
+	}
+	out, next := nextCursor(out, limit, func(d DeliveryReport) string { return d.ID })
+	return out, next, nil
+}

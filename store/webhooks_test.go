@@ -214,3 +214,58 @@ func TestRecordUnderLostLease(t *testing.T) {
 		t.Errorf("log: got %+v (%v), want both attempts and the delivery delivered", log, err)
 	}
 }
+
+// TestWebhookDeliveries checks the delivery log of an endpoint: newest
+// first, a delivery shown as soon as it is queued, its last answer, when
+// it is tried next, paused while the endpoint is disabled, page by page.
+func TestWebhookDeliveries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	e := f.hook(t, nil, assent.WebhookParticipationCreated)
+	f.participate(t, "ada@example.com", true, false)
+	claimed, err := f.s.ClaimDeliveries(ctx, 10, time.Minute)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %d %v", len(claimed), err)
+	}
+	retry := time.Now().Add(5 * time.Minute).Truncate(time.Microsecond)
+	if err := f.s.RecordDeliveries(ctx, []store.DeliveryResult{{DeliveryID: claimed[0].ID, Lease: claimed[0].Lease, Attempt: 1,
+		EndpointID: e.ID, EventID: claimed[0].EventID, At: time.Now(), StatusCode: 502, Error: "bad gateway",
+		RetryAt: &retry}}); err != nil {
+		t.Fatal(err)
+	}
+	test, err := f.s.SendTestEvent(ctx, f.account.ID, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, next, err := f.s.WebhookDeliveries(ctx, f.account.ID, e.ID, store.Page{})
+	if err != nil || len(list) != 2 || next != "" {
+		t.Fatalf("got %d deliveries, next %q (%v); want 2", len(list), next, err)
+	}
+	queued, failed := list[0], list[1]
+	if queued.ID != test.ID || queued.EventType != assent.WebhookTest || queued.Attempts != 0 || queued.LastAttemptAt != nil ||
+		queued.LastStatusCode != nil || queued.NextAt == nil || queued.State != assent.DeliveryPending {
+		t.Errorf("queued test event: got %+v", queued)
+	}
+	if failed.ID != claimed[0].ID || failed.EventType != assent.WebhookParticipationCreated || failed.Attempts != 1 ||
+		failed.LastStatusCode == nil || *failed.LastStatusCode != 502 || failed.LastError != "bad gateway" ||
+		failed.LastAttemptAt == nil || failed.NextAt == nil || !failed.NextAt.Equal(retry) {
+		t.Errorf("failed once: got %+v, want 1 attempt, 502 and the retry at %v", failed, retry)
+	}
+	// Disabled, the endpoint's deliveries wait with no time set.
+	if _, err := f.s.UpdateWebhook(ctx, f.account.ID, e.ID, func(e *assent.WebhookEndpoint) { e.Enabled = false }); err != nil {
+		t.Fatal(err)
+	}
+	page1, cursor, err := f.s.WebhookDeliveries(ctx, f.account.ID, e.ID, store.Page{Limit: 1})
+	if err != nil || len(page1) != 1 || cursor == "" || page1[0].NextAt != nil {
+		t.Fatalf("page 1 while disabled: got %+v, %q (%v)", page1, cursor, err)
+	}
+	page2, cursor, err := f.s.WebhookDeliveries(ctx, f.account.ID, e.ID, store.Page{Limit: 1, Cursor: cursor})
+	if err != nil || len(page2) != 1 || cursor != "" || page2[0].ID != failed.ID {
+		t.Errorf("page 2: got %+v, %q (%v), want the older delivery and no more", page2, cursor, err)
+	}
+	other := storetest.Account(t, f.s, "other")
+	if _, _, err := f.s.WebhookDeliveries(ctx, other.ID, e.ID, store.Page{}); assent.ErrorCode(err) != assent.ENOTFOUND {
+		t.Errorf("another account: got %v, want ENOTFOUND", err)
+	}
+}

@@ -192,6 +192,7 @@ func (wr *writer) commit(ws []*participationWrite) ([]writeResult, error) {
 	})
 	if err == nil {
 		ob.notify()
+		wr.s.prepareInserts(ctx)
 	}
 	return results, err
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"sync"
@@ -27,7 +28,7 @@ import (
 const usage = `assent: opt-in and consent management
 
 Usage:
-  assent serve   [-listen :8080] [-db sqlite:assent.db | -db postgres://…] [-base-url URL]
+  assent serve   [-listen :8080] [-db sqlite:assent.db | -db postgres://…] [-base-url URL] [-debug-listen ADDR] [-dev]
   assent demo    [-listen :8080] [-participations 20000] [-seed 1]
   assent migrate [-db …]
   assent account create [-db …] -name NAME [-timezone Europe/Brussels]
@@ -163,8 +164,19 @@ func (e env) serve(ctx context.Context, args []string) error {
 	smtpUser := fs.String("smtp-username", "", "SMTP user name, if the relay needs one")
 	smtpPassword := fs.String("smtp-password", "", "SMTP password")
 	confirmTTL := fs.Duration("confirmation-ttl", store.DefaultConfirmationTTL, "how long a double opt-in waits for confirmation")
+	dev := fs.Bool("dev", false, "read the pages' templates and static files from "+devUIDir+
+		" (run from the source tree) and parse the templates again for every page, so that edits show on reload")
+	debugListen := fs.String("debug-listen", "", "address for the Go profiler (net/http/pprof), such as 127.0.0.1:6060; "+
+		"off when empty; never expose it")
 	if err := e.parse(fs, args); err != nil {
 		return err
+	}
+	uiDir := ""
+	if *dev {
+		if info, err := os.Stat(devUIDir); err != nil || !info.IsDir() {
+			return usageError{"-dev reads " + devUIDir + " in the working directory: run it from the root of Assent's source tree"}
+		}
+		uiDir = devUIDir
 	}
 	log, err := e.logger(*logFormat)
 	if err != nil {
@@ -179,10 +191,41 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return usageError{"-confirmation-ttl must be positive"}
 	}
 	st.ConfirmationTTL = *confirmTTL
+	if *debugListen != "" {
+		stop, err := serveDebug(*debugListen, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	return e.serveStore(ctx, st, log, serverOptions{listen: *listen, baseURL: *baseURL, trustProxy: *trustProxy,
-		formRate: *formRate, smtpAddr: *smtpAddr, smtpFrom: *smtpFrom, smtpUser: *smtpUser, smtpPassword: *smtpPassword})
+		formRate: *formRate, smtpAddr: *smtpAddr, smtpFrom: *smtpFrom, smtpUser: *smtpUser, smtpPassword: *smtpPassword,
+		uiDir: uiDir})
 }
+
+// serveDebug serves the Go profiler on addr, apart from the service, for
+// operators measuring a running process. It returns a function that stops it.
+func serveDebug(addr string, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-debug-listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Warn("the Go profiler listens on " + ln.Addr().String() + "/debug/pprof/; keep it private")
+	return func() { srv.Close() }, nil
+}
+
+// devUIDir is where -dev reads the pages from, relative to the working
+// directory: the root of the source tree.
+const devUIDir = "server/ui"
 
 // serverOptions are the settings of serveStore, from serve's flags.
 type serverOptions struct {
@@ -190,6 +233,8 @@ type serverOptions struct {
 	trustProxy                                 bool
 	formRate                                   int
 	smtpAddr, smtpFrom, smtpUser, smtpPassword string
+	// uiDir, when set, is the directory the pages are read from (-dev).
+	uiDir string
 	// ready, when set, is called with the base URL once the service
 	// listens, before it serves its first request.
 	ready func(baseURL string)
@@ -210,7 +255,7 @@ func (e env) serveStore(ctx context.Context, st *store.Store, log *slog.Logger, 
 	st.BaseURL = baseURL // webhook payloads link to the preferences page
 	srv := &http.Server{
 		Handler: server.New(st, log, server.Config{BaseURL: baseURL, TrustProxy: o.trustProxy,
-			FormRateLimit: formRateLimit(o.formRate)}),
+			FormRateLimit: formRateLimit(o.formRate), UIDir: o.uiDir}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute, // CSV exports stream for a while
@@ -220,6 +265,9 @@ func (e env) serveStore(ctx context.Context, st *store.Store, log *slog.Logger, 
 	log.Info("listening", "addr", ln.Addr().String(), "url", baseURL, "db", st.Engine(),
 		"schema_version", store.SchemaVersion())
 
+	if o.uiDir != "" {
+		log.Warn("development mode: pages are read from " + o.uiDir + " and parsed for every request; not for production")
+	}
 	if o.smtpAddr == "" {
 		log.Info("no SMTP relay set (-smtp-addr): confirmation emails are written to this log")
 	}

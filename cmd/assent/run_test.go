@@ -60,13 +60,13 @@ var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startServe runs "assent serve" on a free port until the test ends and
 // returns its base URL and a function that stops it and returns run's error.
-func startServe(t *testing.T, dsn string) (string, func() error) {
+func startServe(t *testing.T, dsn string, args ...string) (string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "-listen", "127.0.0.1:0"}, envOf(map[string]string{"ASSENT_DB": dsn}),
+		done <- run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0"}, args...), envOf(map[string]string{"ASSENT_DB": dsn}),
 			strings.NewReader(""), io.Discard, stderr)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
@@ -97,6 +97,61 @@ func startServe(t *testing.T, dsn string) (string, func() error) {
 			t.Fatalf("serve did not start:\n%s", stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeDev checks that "assent serve -dev" serves the templates and
+// static files of ./server/ui as they are on disk at each request. It
+// changes the working directory, so it does not run in parallel.
+func TestServeDev(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "server", "ui"), os.DirFS(filepath.Join("..", "..", "server", "ui"))); err != nil {
+		t.Fatal(err)
+	}
+	dsn := storetest.DSN(t)
+	t.Chdir(dir)
+	base, _ := startServe(t, dsn, "-dev")
+	get := func(path string) (string, http.Header) {
+		t.Helper()
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("GET %s: got status %d\n%s", path, res.StatusCode, b)
+		}
+		return string(b), res.Header
+	}
+	edit := func(name, old, new string) {
+		t.Helper()
+		path := filepath.Join(dir, "server", "ui", name)
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("%s: %v, or no %q in it", name, err, old)
+		}
+		if err := os.WriteFile(path, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if page, _ := get("/admin/login"); strings.Contains(page, "Edited on disk") {
+		t.Fatal("the page holds the edit before it is made")
+	}
+	edit("templates/admin/login.html", `{{define "content" -}}`, `{{define "content" -}}<p>Edited on disk</p>`)
+	edit("static/admin.css", "body {", "/* edited on disk */\nbody {")
+	page, _ := get("/admin/login")
+	if !strings.Contains(page, "<p>Edited on disk</p>") {
+		t.Errorf("after the edit: the page does not show it\n%s", page)
+	}
+	css := regexp.MustCompile(`href="(/static/admin\.css\?v=[0-9a-f]+)"`).FindStringSubmatch(page)
+	if css == nil {
+		t.Fatalf("no stylesheet link in\n%s", page)
+	}
+	body, header := get(css[1])
+	if !strings.Contains(body, "/* edited on disk */") || header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("stylesheet: got Cache-Control %q and the edit shown %v", header.Get("Cache-Control"),
+			strings.Contains(body, "/* edited on disk */"))
 	}
 }
 
@@ -245,6 +300,9 @@ func TestCommands(t *testing.T) {
 		{"demo negative participations", nil, []string{"demo", "-participations", "-1"}, "", "-participations must not be negative"},
 		{"demo bad seed", nil, []string{"demo", "-seed", "x"}, "", `invalid value "x" for flag -seed`},
 		{"bad log format", env, []string{"serve", "-log-format", "xml"}, "", `-log-format "xml"`},
+		{"dev outside the source tree", env, []string{"serve", "-dev", "-listen", "127.0.0.1:0"}, "", "-dev reads server/ui in the working directory"},
+		{"dev from the environment", map[string]string{"ASSENT_DB": env["ASSENT_DB"], "ASSENT_DEV": "true"},
+			[]string{"serve", "-listen", "127.0.0.1:0"}, "", "-dev reads server/ui"},
 	}
 	for _, tt := range tests {
 		// One database for all: the cases run in order, since later ones
