@@ -233,15 +233,17 @@ func (res *results) rows() []row {
 	out = append(out, row{measure: "Resident memory (VmRSS after the ingest)", assent: float64(res.RSSIngest),
 		floor: 2 << 30, target: 1 << 30, dir: lower, format: bytesGB})
 	// The ratio on the same statistics queries: the smallest of the
-	// per-kind ratios of the medians.
+	// per-kind ratios of the medians, over the reports both designs
+	// answer whole (the unique count alone is one field of Assent's global
+	// report, so it is not the same query).
 	var ratio float64
-	for _, k := range kinds() {
+	for _, k := range statsKinds {
 		a, p := res.assentKind(k).Percentile(50), res.PlainStats[k].Percentile(50)
 		if a > 0 && p > 0 && (ratio == 0 || float64(p)/float64(a) < ratio) {
 			ratio = float64(p) / float64(a)
 		}
 	}
-	out = append(out, row{measure: "Ratio to the plain design on the same statistics queries (smallest, p50)",
+	out = append(out, row{measure: "Ratio to the plain design on the same statistics reports (smallest, p50)",
 		assent: ratio, floor: 20, target: 100, dir: higher, format: times})
 	return out
 }
