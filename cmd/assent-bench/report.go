@@ -253,6 +253,10 @@ func (res *results) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n## Benchmark: %s, %s participations, seed %d\n\n", res.Engine, thousands(float64(res.N)), res.Seed)
 	fmt.Fprintf(&b, "Machine: %s. Run %s.\n\n", res.Machine, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	if res.N < 10_000_000 {
+		fmt.Fprintf(&b, "SPEC §11 sets the statistics, unique-participants and memory limits at 10,000,000 "+
+			"participations: at %s, their verdicts are indications only.\n\n", thousands(float64(res.N)))
+	}
 	if res.ImportNote != "" {
 		fmt.Fprintf(&b, "Note: %s.\n\n", res.ImportNote)
 	}
