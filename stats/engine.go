@@ -15,6 +15,11 @@
 // account and day and per campaign, day and form, so that the union over
 // any period is exact.
 //
+// Each count is also kept per week and per month (and each bitmap per
+// month), so that a report over a year reads a dozen months and a few edge
+// days rather than every day, and adds each distinct answer pattern of a
+// campaign once, however many days it was seen on.
+//
 // The Engine is derived state: the database is the source of truth, and
 // the Engine is rebuilt from it at start.
 package stats
@@ -60,10 +65,27 @@ type accountData struct {
 	formIndex map[string]int32
 	campaigns map[string]*campaignData
 	days      map[Day]*roaring.Bitmap // participants per day, all campaigns
+	months    map[Day]*roaring.Bitmap // participants per month (by its first day), all campaigns
 }
 
+// campaignData holds a campaign's counts per day, and the same summed per
+// week (from Monday; counts only) and per month (from the first; counts,
+// participants and newest participation).
 type campaignData struct {
-	cells map[Day]*cell
+	cells  map[Day]*cell
+	weeks  map[Day]*cell
+	months map[Day]*cell
+}
+
+// at returns the cell of a span, or nil.
+func (c *campaignData) at(s span) *cell {
+	switch s.level {
+	case levelWeek:
+		return c.weeks[s.start]
+	case levelMonth:
+		return c.months[s.start]
+	}
+	return c.cells[s.start]
 }
 
 type patternKey struct {
@@ -88,7 +110,8 @@ type formNew struct {
 func (e *Engine) account(id string) *accountData {
 	a := e.accounts[id]
 	if a == nil {
-		a = &accountData{formIndex: map[string]int32{}, campaigns: map[string]*campaignData{}, days: map[Day]*roaring.Bitmap{}}
+		a = &accountData{formIndex: map[string]int32{}, campaigns: map[string]*campaignData{}, days: map[Day]*roaring.Bitmap{},
+			months: map[Day]*roaring.Bitmap{}}
 		e.accounts[id] = a
 	}
 	return a
@@ -105,18 +128,40 @@ func (a *accountData) form(ids []string) int32 {
 	return f
 }
 
-func (a *accountData) cell(campaign string, d Day) *cell {
+// cells returns the day, week and month cells of a campaign that count a
+// participation of day d, creating them when needed.
+func (a *accountData) cells(campaign string, d Day) [3]*cell {
 	c := a.campaigns[campaign]
 	if c == nil {
-		c = &campaignData{cells: map[Day]*cell{}}
+		c = &campaignData{cells: map[Day]*cell{}, weeks: map[Day]*cell{}, months: map[Day]*cell{}}
 		a.campaigns[campaign] = c
 	}
-	x := c.cells[d]
+	return [3]*cell{cellOf(c.cells, d, true), cellOf(c.weeks, IntervalWeek.Bucket(d), false),
+		cellOf(c.months, IntervalMonth.Bucket(d), true)}
+}
+
+// cellOf returns the cell of m under d, creating it when needed; with full
+// false, one that keeps counts only.
+func cellOf(m map[Day]*cell, d Day, full bool) *cell {
+	x := m[d]
 	if x == nil {
-		x = &cell{counts: map[patternKey]int64{}, people: map[int32]*roaring.Bitmap{}, latest: map[formNew]time.Time{}}
-		c.cells[d] = x
+		x = &cell{counts: map[patternKey]int64{}}
+		if full {
+			x.people, x.latest = map[int32]*roaring.Bitmap{}, map[formNew]time.Time{}
+		}
+		m[d] = x
 	}
 	return x
+}
+
+// addPerson adds a participant number to the bitmap under k.
+func addPerson[K comparable](m map[K]*roaring.Bitmap, k K, seq uint32) {
+	bm := m[k]
+	if bm == nil {
+		bm = roaring.New()
+		m[k] = bm
+	}
+	bm.Add(seq)
 }
 
 // Add counts a participation of the account made at time at.
@@ -125,23 +170,20 @@ func (e *Engine) Add(accountID string, p Participation, at time.Time) {
 	defer e.mu.Unlock()
 	a := e.account(accountID)
 	f := a.form(p.Form)
-	c := a.cell(p.Campaign, p.Day)
-	c.counts[patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}]++
-	if fn := (formNew{f, p.New}); at.After(c.latest[fn]) {
-		c.latest[fn] = at
+	k := patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}
+	fn := formNew{f, p.New}
+	for _, c := range a.cells(p.Campaign, p.Day) {
+		c.counts[k]++
+		if c.latest == nil {
+			continue // a week: counts only
+		}
+		if at.After(c.latest[fn]) {
+			c.latest[fn] = at
+		}
+		addPerson(c.people, f, p.Seq)
 	}
-	bm := c.people[f]
-	if bm == nil {
-		bm = roaring.New()
-		c.people[f] = bm
-	}
-	bm.Add(p.Seq)
-	day := a.days[p.Day]
-	if day == nil {
-		day = roaring.New()
-		a.days[p.Day] = day
-	}
-	day.Add(p.Seq)
+	addPerson(a.days, p.Day, p.Seq)
+	addPerson(a.months, IntervalMonth.Bucket(p.Day), p.Seq)
 }
 
 // SetConfirmed changes which acceptances of a counted participation are
@@ -151,16 +193,19 @@ func (e *Engine) SetConfirmed(accountID string, p Participation, confirmed uint6
 	defer e.mu.Unlock()
 	a := e.account(accountID)
 	f := a.form(p.Form)
-	c := a.cell(p.Campaign, p.Day)
 	old := patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}
-	if c.counts[old] == 0 {
+	now := old
+	now.confirmed = confirmed
+	cells := a.cells(p.Campaign, p.Day)
+	if cells[0].counts[old] == 0 {
 		return // not counted: nothing to move
 	}
-	if c.counts[old]--; c.counts[old] == 0 {
-		delete(c.counts, old)
+	for _, c := range cells {
+		if c.counts[old]--; c.counts[old] == 0 {
+			delete(c.counts, old)
+		}
+		c.counts[now]++
 	}
-	old.confirmed = confirmed
-	c.counts[old]++
 }
 
 // Adopt replaces the statistics of an account with those counted in from,

@@ -135,88 +135,193 @@ func count(c map[string]*Counts, key string, mask uint64, k patternKey, n int64)
 	}
 }
 
+// The levels of the cells a span reads.
+const (
+	levelDay = iota
+	levelWeek
+	levelMonth
+)
+
+// span is a run of days that one cell counts: a day, a week from Monday or
+// a month from its first day.
+type span struct {
+	level int
+	start Day
+}
+
+// cover returns the fewest spans that cover the days from to to exactly,
+// using whole months and whole weeks where allowed, and days at the edges.
+func cover(from, to Day, weeks, months bool) []span {
+	var out []span
+	for d := from; d <= to; {
+		if months && IntervalMonth.Bucket(d) == d {
+			if next := IntervalMonth.Next(d); next-1 <= to {
+				out = append(out, span{levelMonth, d})
+				d = next
+				continue
+			}
+		}
+		if weeks && IntervalWeek.Bucket(d) == d && d+6 <= to {
+			out = append(out, span{levelWeek, d})
+			d += 7
+			continue
+		}
+		out = append(out, span{levelDay, d})
+		d++
+	}
+	return out
+}
+
+// merge adds the counts of t into u.
+func (u *Totals) merge(t *Totals) {
+	u.Participations += t.Participations
+	u.New += t.New
+	for _, p := range [][2]map[string]*Counts{{u.Optins, t.Optins}, {u.Categories, t.Categories},
+		{u.Subcategories, t.Subcategories}} {
+		for key, c := range p[1] {
+			x := p[0][key]
+			if x == nil {
+				x = &Counts{}
+				p[0][key] = x
+			}
+			x.Displays += c.Displays
+			x.Conversions += c.Conversions
+			x.Confirmed += c.Confirmed
+		}
+	}
+}
+
 // Query counts the participations of an account that q selects, applying
-// the categorisation cat.
+// the categorisation cat. Counts are first summed per answer pattern over
+// the cells the period covers (months, then weeks and days at the edges),
+// and each distinct pattern is then attributed to opt-ins and categories
+// once.
 func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	res := Result{Totals: *newTotals(), ByCampaign: map[string]*Totals{}}
-	series := map[Day]*Totals{}
 	a := e.accounts[accountID]
-	if a != nil {
-		masks := a.masks(cat, &q)
-		var people []*roaring.Bitmap
+	if a == nil {
+		res.Series = emptySeries(q)
+		return res
+	}
+	masks := a.masks(cat, &q)
+	// A form that showed no opt-in of the focus is out of scope; without a
+	// focus, every participation counts, those of a form without opt-ins too.
+	keep := func(form int32, isNew bool) bool {
+		return (q.Focus == nil || masks[form].focus != 0) && (!q.NewOnly || isNew)
+	}
+	// Bitmaps and the newest participation are kept per day and month.
+	whole := cover(q.From, q.To, false, true)
+	var people []*roaring.Bitmap
+	sum := map[patternKey]int64{}
+	for id, c := range a.campaigns {
+		if q.Campaigns != nil && !q.Campaigns[id] {
+			continue
+		}
+		clear(sum)
+		for _, sp := range whole {
+			x := c.at(sp)
+			if x == nil {
+				continue
+			}
+			for k, n := range x.counts {
+				if keep(k.form, k.new) {
+					sum[k] += n
+				}
+			}
+			for fn, at := range x.latest {
+				if keep(fn.form, fn.new) && at.After(res.AsOf) {
+					res.AsOf = at
+				}
+			}
+			if q.Campaigns != nil || q.Focus != nil {
+				for f, bm := range x.people {
+					if q.Focus == nil || masks[f].focus != 0 {
+						people = append(people, bm)
+					}
+				}
+			}
+		}
+		if len(sum) == 0 {
+			continue
+		}
+		t := newTotals()
+		for k, n := range sum {
+			t.add(a, &masks[k.form], k, n)
+		}
+		res.ByCampaign[id] = t
+		res.Totals.merge(t)
+	}
+	switch {
+	case q.NewOnly:
+		res.Unique = res.New // a participant is new in exactly one participation
+	case q.Campaigns == nil && q.Focus == nil:
+		for _, sp := range whole {
+			if bm := a.people(sp); bm != nil {
+				people = append(people, bm)
+			}
+		}
+		res.Unique = int64(roaring.FastOr(people...).GetCardinality())
+	default:
+		res.Unique = int64(roaring.FastOr(people...).GetCardinality())
+	}
+	if q.Interval != "" {
+		res.Series = a.series(q, masks, keep)
+	}
+	return res
+}
+
+// people returns the participants of a day or month span, all campaigns.
+func (a *accountData) people(sp span) *roaring.Bitmap {
+	if sp.level == levelMonth {
+		return a.months[sp.start]
+	}
+	return a.days[sp.start]
+}
+
+// series counts each interval of q, from the first day of the interval
+// that holds q.From to q.To.
+func (a *accountData) series(q Query, masks []formMasks, keep func(int32, bool) bool) []SeriesPoint {
+	var out []SeriesPoint
+	sum := map[patternKey]int64{}
+	for b := q.Interval.Bucket(q.From); b <= q.To; b = q.Interval.Next(b) {
+		clear(sum)
+		spans := cover(max(b, q.From), min(q.Interval.Next(b)-1, q.To), q.Interval != IntervalDay,
+			q.Interval == IntervalMonth)
 		for id, c := range a.campaigns {
 			if q.Campaigns != nil && !q.Campaigns[id] {
 				continue
 			}
-			var byCampaign *Totals
-			for d, x := range c.cells {
-				if d < q.From || d > q.To {
+			for _, sp := range spans {
+				x := c.at(sp)
+				if x == nil {
 					continue
 				}
-				var point *Totals
-				if q.Interval != "" {
-					b := q.Interval.Bucket(d)
-					if point = series[b]; point == nil {
-						point = newTotals()
-						series[b] = point
-					}
-				}
 				for k, n := range x.counts {
-					m := &masks[k.form]
-					// A form that showed no opt-in of the focus is out of
-					// scope; without a focus, every participation counts,
-					// those of a form without opt-ins too.
-					if (q.Focus != nil && m.focus == 0) || (q.NewOnly && !k.new) {
-						continue
-					}
-					if byCampaign == nil {
-						byCampaign = newTotals()
-						res.ByCampaign[id] = byCampaign
-					}
-					res.add(a, m, k, n)
-					byCampaign.add(a, m, k, n)
-					if point != nil {
-						point.add(a, m, k, n)
-					}
-				}
-				for fn, at := range x.latest {
-					if (q.Focus == nil || masks[fn.form].focus != 0) && (!q.NewOnly || fn.new) && at.After(res.AsOf) {
-						res.AsOf = at
-					}
-				}
-				if q.Campaigns != nil || q.Focus != nil {
-					for f, bm := range x.people {
-						if q.Focus == nil || masks[f].focus != 0 {
-							people = append(people, bm)
-						}
+					if keep(k.form, k.new) {
+						sum[k] += n
 					}
 				}
 			}
 		}
-		switch {
-		case q.NewOnly:
-			res.Unique = res.New // a participant is new in exactly one participation
-		case q.Campaigns == nil && q.Focus == nil:
-			for d, bm := range a.days {
-				if d >= q.From && d <= q.To {
-					people = append(people, bm)
-				}
-			}
-			res.Unique = int64(roaring.FastOr(people...).GetCardinality())
-		default:
-			res.Unique = int64(roaring.FastOr(people...).GetCardinality())
+		t := newTotals()
+		for k, n := range sum {
+			t.add(a, &masks[k.form], k, n)
 		}
+		out = append(out, SeriesPoint{Start: b, Totals: t})
 	}
-	if q.Interval != "" {
-		for b := q.Interval.Bucket(q.From); b <= q.To; b = q.Interval.Next(b) {
-			t := series[b]
-			if t == nil {
-				t = newTotals()
-			}
-			res.Series = append(res.Series, SeriesPoint{Start: b, Totals: t})
-		}
+	return out
+}
+
+// emptySeries is the series of an account with nothing counted.
+func emptySeries(q Query) []SeriesPoint {
+	if q.Interval == "" {
+		return nil
 	}
-	return res
+	var out []SeriesPoint
+	for b := q.Interval.Bucket(q.From); b <= q.To; b = q.Interval.Next(b) {
+		out = append(out, SeriesPoint{Start: b, Totals: newTotals()})
+	}
+	return out
 }
