@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"math/bits"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -69,70 +68,153 @@ type SeriesPoint struct {
 	*Totals
 }
 
-// formMasks are one form's opt-in positions grouped as a query needs them.
+// formMasks are one form's opt-in positions grouped as a query needs them:
+// the positions in focus, and for each category and subcategory (by its
+// index in the query's plan) the positions of its opt-ins.
 type formMasks struct {
 	focus         uint64
-	categories    map[string]uint64
-	subcategories map[string]uint64
+	optins        []int32 // per position in focus, in order: the opt-in's index
+	categories    []groupMask
+	subcategories []groupMask
 }
 
-func (a *accountData) masks(cat *Catalog, q *Query) []formMasks {
-	out := make([]formMasks, len(a.forms))
+// groupMask is the positions of a form's opt-ins in one category or
+// subcategory.
+type groupMask struct {
+	index int32
+	mask  uint64
+}
+
+// plan numbers the opt-ins, categories and subcategories a query counts,
+// so that counting is done in slices, and turned into maps at the end.
+type plan struct {
+	optins, categories, subcategories []string
+	forms                             []formMasks
+}
+
+func (a *accountData) plan(cat *Catalog, q *Query) *plan {
+	p := &plan{forms: make([]formMasks, len(a.forms))}
+	index := map[[2]string]int32{}
+	number := func(kind, key string, list *[]string) int32 {
+		k := [2]string{kind, key}
+		i, ok := index[k]
+		if !ok {
+			i = int32(len(*list))
+			*list = append(*list, key)
+			index[k] = i
+		}
+		return i
+	}
 	for f, ids := range a.forms {
-		m := formMasks{categories: map[string]uint64{}, subcategories: map[string]uint64{}}
+		m := formMasks{}
+		cats, subs := map[int32]uint64{}, map[int32]uint64{}
 		for i, id := range ids {
 			bit := uint64(1) << i
 			if q.Focus != nil && !q.Focus[id] {
 				continue
 			}
 			m.focus |= bit
+			m.optins = append(m.optins, number("o", id, &p.optins))
 			info := cat.Optins[id]
 			for _, k := range info.Categories {
-				m.categories[k] |= bit
+				cats[number("c", k, &p.categories)] |= bit
 			}
 			for _, v := range info.Subcategories {
-				m.subcategories[v] |= bit
+				subs[number("s", v, &p.subcategories)] |= bit
 			}
 		}
-		out[f] = m
+		for i, mask := range cats {
+			m.categories = append(m.categories, groupMask{i, mask})
+		}
+		for i, mask := range subs {
+			m.subcategories = append(m.subcategories, groupMask{i, mask})
+		}
+		p.forms[f] = m
 	}
-	return out
+	return p
+}
+
+// sums are Totals being counted, in slices indexed as the plan numbers.
+type sums struct {
+	participations, new               int64
+	optins, categories, subcategories []Counts
+}
+
+func (p *plan) newSums() *sums {
+	return &sums{optins: make([]Counts, len(p.optins)), categories: make([]Counts, len(p.categories)),
+		subcategories: make([]Counts, len(p.subcategories))}
 }
 
 // add counts n participations of pattern k into t.
-func (t *Totals) add(a *accountData, m *formMasks, k patternKey, n int64) {
-	t.Participations += n
+func (t *sums) add(m *formMasks, k patternKey, n int64) {
+	t.participations += n
 	if k.new {
-		t.New += n
+		t.new += n
 	}
-	form := a.forms[k.form]
+	j := 0
 	for rest := m.focus; rest != 0; rest &= rest - 1 {
-		i := bits.TrailingZeros64(rest)
-		count(t.Optins, form[i], uint64(1)<<i, k, n)
+		bit := rest & -rest
+		count(&t.optins[m.optins[j]], bit, k, n)
+		j++
 	}
-	for key, mask := range m.categories {
-		count(t.Categories, key, mask, k, n)
+	for _, g := range m.categories {
+		count(&t.categories[g.index], g.mask, k, n)
 	}
-	for value, mask := range m.subcategories {
-		count(t.Subcategories, value, mask, k, n)
+	for _, g := range m.subcategories {
+		count(&t.subcategories[g.index], g.mask, k, n)
 	}
 }
 
-// count adds n displays to c[key], and n conversions when any opt-in of
-// mask was accepted: a participation counts once however many it accepted.
-func count(c map[string]*Counts, key string, mask uint64, k patternKey, n int64) {
-	x := c[key]
-	if x == nil {
-		x = &Counts{}
-		c[key] = x
-	}
-	x.Displays += n
+// count adds n displays to c, and n conversions when any opt-in of mask was
+// accepted: a participation counts once however many it accepted.
+func count(c *Counts, mask uint64, k patternKey, n int64) {
+	c.Displays += n
 	if k.accepted&mask != 0 {
-		x.Conversions += n
+		c.Conversions += n
 	}
 	if k.confirmed&mask != 0 {
-		x.Confirmed += n
+		c.Confirmed += n
 	}
+}
+
+// merge adds the counts of u into t.
+func (t *sums) merge(u *sums) {
+	t.participations += u.participations
+	t.new += u.new
+	for i := range u.optins {
+		t.optins[i].add(u.optins[i])
+	}
+	for i := range u.categories {
+		t.categories[i].add(u.categories[i])
+	}
+	for i := range u.subcategories {
+		t.subcategories[i].add(u.subcategories[i])
+	}
+}
+
+func (c *Counts) add(d Counts) {
+	c.Displays += d.Displays
+	c.Conversions += d.Conversions
+	c.Confirmed += d.Confirmed
+}
+
+// totals turns sums into Totals: an opt-in, category or subcategory is
+// in them when a counted participation displayed it.
+func (p *plan) totals(t *sums) *Totals {
+	out := newTotals()
+	out.Participations, out.New = t.participations, t.new
+	fill := func(m map[string]*Counts, keys []string, counts []Counts) {
+		for i := range counts {
+			if counts[i].Displays > 0 {
+				c := counts[i]
+				m[keys[i]] = &c
+			}
+		}
+	}
+	fill(out.Optins, p.optins, t.optins)
+	fill(out.Categories, p.categories, t.categories)
+	fill(out.Subcategories, p.subcategories, t.subcategories)
+	return out
 }
 
 // The levels of the cells a span reads.
@@ -172,25 +254,6 @@ func cover(from, to Day, weeks, months bool) []span {
 	return out
 }
 
-// merge adds the counts of t into u.
-func (u *Totals) merge(t *Totals) {
-	u.Participations += t.Participations
-	u.New += t.New
-	for _, p := range [][2]map[string]*Counts{{u.Optins, t.Optins}, {u.Categories, t.Categories},
-		{u.Subcategories, t.Subcategories}} {
-		for key, c := range p[1] {
-			x := p[0][key]
-			if x == nil {
-				x = &Counts{}
-				p[0][key] = x
-			}
-			x.Displays += c.Displays
-			x.Conversions += c.Conversions
-			x.Confirmed += c.Confirmed
-		}
-	}
-}
-
 // Query counts the participations of an account that q selects, applying
 // the categorisation cat. Counts are first summed per answer pattern over
 // the cells the period covers (months, then weeks and days at the edges),
@@ -205,7 +268,8 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		res.Series = emptySeries(q)
 		return res
 	}
-	masks := a.masks(cat, &q)
+	p := a.plan(cat, &q)
+	masks := p.forms
 	// A form that showed no opt-in of the focus is out of scope; without a
 	// focus, every participation counts, those of a form without opt-ins too.
 	keep := func(form int32, isNew bool) bool {
@@ -215,6 +279,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	whole := cover(q.From, q.To, false, true)
 	var people []*roaring.Bitmap
 	sum := map[patternKey]int64{}
+	all := p.newSums()
 	for id, c := range a.campaigns {
 		if q.Campaigns != nil && !q.Campaigns[id] {
 			continue
@@ -246,13 +311,14 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		if len(sum) == 0 {
 			continue
 		}
-		t := newTotals()
+		t := p.newSums()
 		for k, n := range sum {
-			t.add(a, &masks[k.form], k, n)
+			t.add(&masks[k.form], k, n)
 		}
-		res.ByCampaign[id] = t
-		res.Totals.merge(t)
+		res.ByCampaign[id] = p.totals(t)
+		all.merge(t)
 	}
+	res.Totals = *p.totals(all)
 	switch {
 	case q.NewOnly:
 		res.Unique = res.New // a participant is new in exactly one participation
@@ -267,7 +333,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		res.Unique = int64(roaring.FastOr(people...).GetCardinality())
 	}
 	if q.Interval != "" {
-		res.Series = a.series(q, masks, keep)
+		res.Series = a.series(q, p, keep)
 	}
 	return res
 }
@@ -282,7 +348,7 @@ func (a *accountData) people(sp span) *roaring.Bitmap {
 
 // series counts each interval of q, from the first day of the interval
 // that holds q.From to q.To.
-func (a *accountData) series(q Query, masks []formMasks, keep func(int32, bool) bool) []SeriesPoint {
+func (a *accountData) series(q Query, p *plan, keep func(int32, bool) bool) []SeriesPoint {
 	var out []SeriesPoint
 	sum := map[patternKey]int64{}
 	for b := q.Interval.Bucket(q.From); b <= q.To; b = q.Interval.Next(b) {
@@ -305,11 +371,11 @@ func (a *accountData) series(q Query, masks []formMasks, keep func(int32, bool) 
 				}
 			}
 		}
-		t := newTotals()
+		t := p.newSums()
 		for k, n := range sum {
-			t.add(a, &masks[k.form], k, n)
+			t.add(&p.forms[k.form], k, n)
 		}
-		out = append(out, SeriesPoint{Start: b, Totals: t})
+		out = append(out, SeriesPoint{Start: b, Totals: p.totals(t)})
 	}
 	return out
 }
