@@ -49,11 +49,31 @@ type Participation struct {
 }
 
 // Engine holds the statistics of every account. It is safe for concurrent
-// use: many readers, one writer at a time.
+// use.
+//
+// Add and SetConfirmed only queue their change, under a lock of their own,
+// so that the write path never waits for a report being computed; every
+// report applies what is queued before it reads, so a participation counts
+// in every report that starts after Add returned.
 type Engine struct {
 	mu       sync.RWMutex
 	accounts map[string]*accountData
+
+	queueMu sync.Mutex // guards queue
+	queue   []change
+	applyMu sync.Mutex // one apply at a time, so that changes keep their order
 }
+
+// change is a queued Add (confirmed nil) or SetConfirmed.
+type change struct {
+	account   string
+	p         Participation
+	at        time.Time
+	confirmed *uint64
+}
+
+// maxQueue is how many changes wait at most before Add applies them itself.
+const maxQueue = 4096
 
 // NewEngine returns an empty Engine.
 func NewEngine() *Engine {
@@ -166,8 +186,49 @@ func addPerson[K comparable](m map[K]*roaring.Bitmap, k K, seq uint32) {
 
 // Add counts a participation of the account made at time at.
 func (e *Engine) Add(accountID string, p Participation, at time.Time) {
+	e.enqueue(change{account: accountID, p: p, at: at})
+}
+
+// SetConfirmed changes which acceptances of a counted participation are
+// confirmed: p as it was counted, confirmed as it is now.
+func (e *Engine) SetConfirmed(accountID string, p Participation, confirmed uint64) {
+	e.enqueue(change{account: accountID, p: p, confirmed: &confirmed})
+}
+
+func (e *Engine) enqueue(c change) {
+	e.queueMu.Lock()
+	e.queue = append(e.queue, c)
+	full := len(e.queue) >= maxQueue
+	e.queueMu.Unlock()
+	if full {
+		e.apply()
+	}
+}
+
+// apply applies the queued changes, in order.
+func (e *Engine) apply() {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	e.queueMu.Lock()
+	queue := e.queue
+	e.queue = nil
+	e.queueMu.Unlock()
+	if len(queue) == 0 {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for i := range queue {
+		c := &queue[i]
+		if c.confirmed == nil {
+			e.add(c.account, c.p, c.at)
+		} else {
+			e.setConfirmed(c.account, c.p, *c.confirmed)
+		}
+	}
+}
+
+func (e *Engine) add(accountID string, p Participation, at time.Time) {
 	a := e.account(accountID)
 	f := a.form(p.Form)
 	k := patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}
@@ -186,11 +247,7 @@ func (e *Engine) Add(accountID string, p Participation, at time.Time) {
 	addPerson(a.months, IntervalMonth.Bucket(p.Day), p.Seq)
 }
 
-// SetConfirmed changes which acceptances of a counted participation are
-// confirmed: p as it was counted, confirmed as it is now.
-func (e *Engine) SetConfirmed(accountID string, p Participation, confirmed uint64) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+func (e *Engine) setConfirmed(accountID string, p Participation, confirmed uint64) {
 	a := e.account(accountID)
 	f := a.form(p.Form)
 	old := patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}
@@ -211,6 +268,8 @@ func (e *Engine) SetConfirmed(accountID string, p Participation, confirmed uint6
 // Adopt replaces the statistics of an account with those counted in from,
 // for a rebuild that was counted aside while reports kept being answered.
 func (e *Engine) Adopt(accountID string, from *Engine) {
+	from.apply()
+	e.apply() // what is queued was counted before the rebuild, and is replaced with the rest
 	from.mu.RLock()
 	a := from.accounts[accountID]
 	from.mu.RUnlock()

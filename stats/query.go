@@ -260,6 +260,7 @@ func cover(from, to Day, weeks, months bool) []span {
 // and each distinct pattern is then attributed to opt-ins and categories
 // once.
 func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
+	e.apply()
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	res := Result{Totals: *newTotals(), ByCampaign: map[string]*Totals{}}
