@@ -23,6 +23,7 @@ func scanAccount(row interface{ Scan(...any) error }) (assent.Account, error) {
 // CreateAccount creates an account with its four built-in subcategories.
 // It returns EINVALID for a bad name or time zone, ECONFLICT for a name taken.
 func (s *Store) CreateAccount(ctx context.Context, name, timeZone string) (assent.Account, error) {
+	defer s.forget() // once committed: the write path and reports read these through a cache
 	name = strings.TrimSpace(name)
 	if timeZone == "" {
 		timeZone = "UTC"

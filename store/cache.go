@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/stats"
 )
 
 // metaTTL is how long the write path trusts what it read of API keys,
@@ -16,13 +17,15 @@ const metaTTL = time.Second
 
 // metaCache keeps what every participation reads and what rarely changes
 // (the API key, the account's zone and secret, the campaign and its form),
-// so that a submission reaches the writer without a query.
+// so that a submission reaches the writer without a query; and what every
+// report names (opt-ins, subcategories, campaigns).
 type metaCache struct {
 	mu    sync.Mutex
 	gen   uint64 // moves on every change; an entry read before it is not kept
 	keys  map[string]cached[assent.Principal]
 	accts map[string]cached[accountInfo]
 	forms map[[2]string]cached[campaignForm]
+	stats map[string]cached[stats.Meta] // what reports name, per account
 }
 
 // cached is an entry of the cache and the time it was read.
@@ -38,12 +41,12 @@ type campaignForm struct {
 }
 
 // forget empties the cache. Every change to API keys, accounts, opt-ins,
-// subcategories or campaigns calls it once committed.
+// subcategories or campaigns, creations included, calls it once committed.
 func (s *Store) forget() {
 	c := &s.meta
 	c.mu.Lock()
 	c.gen++
-	c.keys, c.accts, c.forms = nil, nil, nil
+	c.keys, c.accts, c.forms, c.stats = nil, nil, nil, nil
 	c.mu.Unlock()
 }
 

@@ -120,6 +120,7 @@ func (s *Store) queryCampaigns(ctx context.Context, q querier, query string, arg
 // their defaults: type "other", both name fields optional. It returns
 // EINVALID for bad fields, naming each opt-in that cannot be placed.
 func (s *Store) CreateCampaign(ctx context.Context, accountID string, c assent.Campaign) (assent.Campaign, error) {
+	defer s.forget() // once committed: the write path and reports read these through a cache
 	now := s.now()
 	c.ID, c.AccountID, c.CreatedAt, c.UpdatedAt = assent.NewID("cmp_"), accountID, now, now
 	if c.Status == "" {

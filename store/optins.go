@@ -171,6 +171,7 @@ func categoryKeys(m map[string]bool) []string {
 // CreateOptin creates an opt-in at version 1. It returns EINVALID for bad
 // fields or unknown subcategories, ECONFLICT for a variable taken.
 func (s *Store) CreateOptin(ctx context.Context, accountID string, o assent.Optin) (assent.Optin, error) {
+	defer s.forget() // once committed: the write path and reports read these through a cache
 	now := s.now()
 	o.ID, o.AccountID, o.Version, o.Answered, o.CreatedAt, o.UpdatedAt = assent.NewID("opt_"), accountID, 1, false, now, now
 	if o.Status == "" {

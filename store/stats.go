@@ -135,7 +135,24 @@ func (s *Store) participationFact(ctx context.Context, q querier, participationI
 
 // StatsMeta returns what reports name: every opt-in (archived ones too)
 // with its current categorisation, the subcategories and the campaigns.
+// It is kept in memory like the write path's forms (see metaTTL); callers
+// must not change it.
 func (s *Store) StatsMeta(ctx context.Context, accountID string) (stats.Meta, error) {
+	c := &s.meta
+	get := func() map[string]cached[stats.Meta] { return c.stats }
+	m, ok, gen := lookupCached(c, get, accountID)
+	if ok {
+		return m, nil
+	}
+	at := time.Now()
+	m, err := s.statsMeta(ctx, accountID)
+	if err == nil {
+		storeCached(c, get, func(mm map[string]cached[stats.Meta]) { c.stats = mm }, gen, accountID, m, at)
+	}
+	return m, err
+}
+
+func (s *Store) statsMeta(ctx context.Context, accountID string) (stats.Meta, error) {
 	m := stats.Meta{Optins: map[string]stats.OptinMeta{}, Campaigns: map[string]stats.CampaignMeta{}}
 	optins, err := s.queryOptins(ctx, s.rdb, `SELECT `+optinColumns+` FROM optins o WHERE o.account_id = $1`, accountID)
 	if err != nil {

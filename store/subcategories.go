@@ -98,6 +98,7 @@ func (s *Store) SubcategoryUsage(ctx context.Context, accountID string) (map[str
 // fields and ECONFLICT for a value taken or when the account has
 // MaxCustomSubcategories already.
 func (s *Store) CreateSubcategory(ctx context.Context, accountID string, sc assent.Subcategory) (assent.Subcategory, error) {
+	defer s.forget() // once committed: the write path and reports read these through a cache
 	sc.ID, sc.AccountID, sc.Builtin, sc.CreatedAt = assent.NewID("sub_"), accountID, false, s.now()
 	sc.Name = strings.TrimSpace(sc.Name)
 	if err := sc.Validate(); err != nil {
