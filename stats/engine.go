@@ -86,6 +86,10 @@ type accountData struct {
 	campaigns map[string]*campaignData
 	days      map[Day]*roaring.Bitmap // participants per day, all campaigns
 	months    map[Day]*roaring.Bitmap // participants per month (by its first day), all campaigns
+	// all counts the participations of every campaign together, per day,
+	// week and month (counts only), for the series of reports that do not
+	// pick campaigns.
+	all *campaignData
 }
 
 // campaignData holds a campaign's counts per day, and the same summed per
@@ -131,7 +135,7 @@ func (e *Engine) account(id string) *accountData {
 	a := e.accounts[id]
 	if a == nil {
 		a = &accountData{formIndex: map[string]int32{}, campaigns: map[string]*campaignData{}, days: map[Day]*roaring.Bitmap{},
-			months: map[Day]*roaring.Bitmap{}}
+			months: map[Day]*roaring.Bitmap{}, all: newCampaignData()}
 		e.accounts[id] = a
 	}
 	return a
@@ -153,11 +157,23 @@ func (a *accountData) form(ids []string) int32 {
 func (a *accountData) cells(campaign string, d Day) [3]*cell {
 	c := a.campaigns[campaign]
 	if c == nil {
-		c = &campaignData{cells: map[Day]*cell{}, weeks: map[Day]*cell{}, months: map[Day]*cell{}}
+		c = newCampaignData()
 		a.campaigns[campaign] = c
 	}
 	return [3]*cell{cellOf(c.cells, d, true), cellOf(c.weeks, IntervalWeek.Bucket(d), false),
 		cellOf(c.months, IntervalMonth.Bucket(d), true)}
+}
+
+// allCells returns the account's cells of every campaign together that
+// count a participation of day d, creating them when needed.
+func (a *accountData) allCells(d Day) [3]*cell {
+	c := a.all
+	return [3]*cell{cellOf(c.cells, d, false), cellOf(c.weeks, IntervalWeek.Bucket(d), false),
+		cellOf(c.months, IntervalMonth.Bucket(d), false)}
+}
+
+func newCampaignData() *campaignData {
+	return &campaignData{cells: map[Day]*cell{}, weeks: map[Day]*cell{}, months: map[Day]*cell{}}
 }
 
 // cellOf returns the cell of m under d, creating it when needed; with full
@@ -243,6 +259,9 @@ func (e *Engine) add(accountID string, p Participation, at time.Time) {
 		}
 		addPerson(c.people, f, p.Seq)
 	}
+	for _, c := range a.allCells(p.Day) {
+		c.counts[k]++
+	}
 	addPerson(a.days, p.Day, p.Seq)
 	addPerson(a.months, IntervalMonth.Bucket(p.Day), p.Seq)
 }
@@ -257,7 +276,8 @@ func (e *Engine) setConfirmed(accountID string, p Participation, confirmed uint6
 	if cells[0].counts[old] == 0 {
 		return // not counted: nothing to move
 	}
-	for _, c := range cells {
+	all := a.allCells(p.Day)
+	for _, c := range append(cells[:], all[:]...) {
 		if c.counts[old]--; c.counts[old] == 0 {
 			delete(c.counts, old)
 		}

@@ -351,15 +351,20 @@ func (a *accountData) people(sp span) *roaring.Bitmap {
 // that holds q.From to q.To.
 func (a *accountData) series(q Query, p *plan, keep func(int32, bool) bool) []SeriesPoint {
 	var out []SeriesPoint
-	sum := map[patternKey]int64{}
+	sources := []*campaignData{a.all}
+	if q.Campaigns != nil {
+		sources = sources[:0]
+		for id := range q.Campaigns {
+			if c := a.campaigns[id]; c != nil {
+				sources = append(sources, c)
+			}
+		}
+	}
 	for b := q.Interval.Bucket(q.From); b <= q.To; b = q.Interval.Next(b) {
-		clear(sum)
 		spans := cover(max(b, q.From), min(q.Interval.Next(b)-1, q.To), q.Interval != IntervalDay,
 			q.Interval == IntervalMonth)
-		for id, c := range a.campaigns {
-			if q.Campaigns != nil && !q.Campaigns[id] {
-				continue
-			}
+		t := p.newSums()
+		for _, c := range sources {
 			for _, sp := range spans {
 				x := c.at(sp)
 				if x == nil {
@@ -367,14 +372,10 @@ func (a *accountData) series(q Query, p *plan, keep func(int32, bool) bool) []Se
 				}
 				for k, n := range x.counts {
 					if keep(k.form, k.new) {
-						sum[k] += n
+						t.add(&p.forms[k.form], k, n)
 					}
 				}
 			}
-		}
-		t := p.newSums()
-		for k, n := range sum {
-			t.add(&p.forms[k.form], k, n)
 		}
 		out = append(out, SeriesPoint{Start: b, Totals: p.totals(t)})
 	}
