@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/stats"
@@ -14,12 +13,7 @@ func (s *Server) statsScope(r *http.Request) (stats.Query, stats.Header, error) 
 	if err := checkFormat(r); err != nil {
 		return stats.Query{}, stats.Header{}, err
 	}
-	accountID := principal(r.Context()).AccountID
-	a, err := s.store.Account(r.Context(), accountID)
-	if err != nil {
-		return stats.Query{}, stats.Header{}, err
-	}
-	loc, err := time.LoadLocation(a.TimeZone) // validated when stored
+	loc, err := s.store.Location(r.Context(), principal(r.Context()).AccountID)
 	if err != nil {
 		return stats.Query{}, stats.Header{}, err
 	}
@@ -29,7 +23,7 @@ func (s *Server) statsScope(r *http.Request) (stats.Query, stats.Header, error) 
 	if err := mergeProblems(perr, ierr); err != nil {
 		return stats.Query{}, stats.Header{}, err
 	}
-	h := stats.NewHeader(from, to, a.TimeZone)
+	h := stats.NewHeader(from, to, loc.String())
 	return stats.Query{From: from, To: to, Interval: interval}, h, nil
 }
 

@@ -179,8 +179,9 @@ func (s *Store) statsMeta(ctx context.Context, accountID string) (stats.Meta, er
 	return m, nil
 }
 
-// Location returns the time zone of an account.
+// Location returns the time zone of an account, through the store's cache
+// (see metaTTL).
 func (s *Store) Location(ctx context.Context, accountID string) (*time.Location, error) {
-	a, err := s.accountInfo(ctx, s.rdb, accountID)
+	a, err := s.cachedAccountInfo(ctx, accountID)
 	return a.location, wrap("location", err)
 }
