@@ -381,6 +381,24 @@ func (a *api) runStats(ctx context.Context, qs []statsQuery, workers int) (map[s
 	return out, failed, firstErr
 }
 
+// statsAtRest asks for each of qs rounds times, one request at a time, and
+// returns the latencies per kind.
+func (a *api) statsAtRest(ctx context.Context, qs []statsQuery, rounds int) (map[string]Latencies, error) {
+	out := map[string]Latencies{}
+	for range rounds {
+		for _, q := range qs {
+			t := time.Now()
+			status, b, err := a.do(ctx, http.MethodGet, q.Path, nil)
+			d := time.Since(t)
+			if err != nil || status != http.StatusOK {
+				return nil, fmt.Errorf("GET %s: %d %v %s", q.Path, status, err, bytes.TrimSpace(b))
+			}
+			out[q.Kind] = append(out[q.Kind], d)
+		}
+	}
+	return out, nil
+}
+
 // waitReady polls until the service answers /healthz with 200 and then a
 // statistics request with 200, and returns when that happened.
 func (a *api) waitReady(ctx context.Context, timeout time.Duration) error {

@@ -459,6 +459,11 @@ func (b *bench) ingest(ctx context.Context, srv *server) error {
 			return fmt.Errorf("GET %s: %d %v %s", q.Path, status, err, body)
 		}
 	}
+	rest, err := srv.api.statsAtRest(ctx, qs, 10)
+	if err != nil {
+		return err
+	}
+	b.res.StatsAtRest = rest
 	pool := b.cfg.participations / 3
 	b.res.Ingest = runIngest(ctx, b.cfg.workers, b.cfg.duration, b.cfg.seed, liveRecords(b.content, pool, "live"),
 		srv.api.submit)
