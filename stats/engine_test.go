@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -238,3 +239,51 @@ func TestIntervalBuckets(t *testing.T) {
 
 // timeOf is the time the i-th random participation is made at.
 func timeOf(i int) time.Time { return time.Unix(int64(1_700_000_000+i), 0) }
+
+// TestQuerySeesEveryEarlierAdd runs writers and readers at once: a query
+// that starts after an Add returned counts it, and a SetConfirmed queued
+// right after its Add is applied after it, whatever the readers do.
+func TestQuerySeesEveryEarlierAdd(t *testing.T) {
+	t.Parallel()
+	e := NewEngine()
+	d := DayOfDate(2026, 3, 1)
+	cat := &Catalog{Optins: map[string]OptinInfo{"a": {}}}
+	const writers, each = 4, 3000 // more than maxQueue in all
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 2 { // readers, keeping the lock busy
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					e.Query("acc", cat, Query{From: d, To: d, Interval: IntervalDay})
+				}
+			}
+		})
+	}
+	var writersDone sync.WaitGroup
+	for w := range writers {
+		writersDone.Go(func() {
+			for i := range each {
+				p := Participation{Campaign: "c", Day: d, Seq: uint32(w*each + i + 1), Form: []string{"a"}, Accepted: 1}
+				e.Add("acc", p, time.Now())
+				e.SetConfirmed("acc", p, 1)
+				if i%500 == 0 {
+					if got := e.Query("acc", cat, Query{From: d, To: d}).Optins["a"].Confirmed; got < int64(i+1) {
+						t.Errorf("writer %d after %d adds: the query counts %d confirmed", w, i+1, got)
+					}
+				}
+			}
+		})
+	}
+	writersDone.Wait()
+	close(stop)
+	wg.Wait()
+	res := e.Query("acc", cat, Query{From: d, To: d})
+	if res.Participations != writers*each || res.Optins["a"].Confirmed != writers*each || res.Unique != writers*each {
+		t.Errorf("got %d participations, %d confirmed, %d unique; want %d each", res.Participations,
+			res.Optins["a"].Confirmed, res.Unique, writers*each)
+	}
+}

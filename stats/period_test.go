@@ -50,3 +50,45 @@ func TestParsePeriod(t *testing.T) {
 		}
 	}
 }
+
+// TestCover checks the spans a period is read from: whole months and weeks
+// where allowed, days at the edges, every day exactly once.
+func TestCover(t *testing.T) {
+	t.Parallel()
+	day := func(s string) Day {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return DayOf(d, time.UTC)
+	}
+	show := func(spans []span) string {
+		out := ""
+		for _, s := range spans {
+			out += []string{"d", "w", "m"}[s.level] + s.start.String()[5:] + " "
+		}
+		return out
+	}
+	tests := []struct {
+		from, to      string
+		weeks, months bool
+		want          string
+	}{
+		{"2026-03-01", "2026-03-31", false, true, "m03-01 "},
+		{"2026-03-01", "2026-03-30", false, true, "d03-01 d03-02 d03-03 d03-04 d03-05 d03-06 d03-07 d03-08 d03-09 " +
+			"d03-10 d03-11 d03-12 d03-13 d03-14 d03-15 d03-16 d03-17 d03-18 d03-19 d03-20 d03-21 d03-22 d03-23 d03-24 " +
+			"d03-25 d03-26 d03-27 d03-28 d03-29 d03-30 "},
+		// 2 March 2026 is a Monday.
+		{"2026-02-28", "2026-04-02", true, true, "d02-28 m03-01 d04-01 d04-02 "},
+		{"2026-03-01", "2026-03-30", true, true, "d03-01 w03-02 w03-09 w03-16 w03-23 d03-30 "},
+		{"2026-03-02", "2026-03-08", true, false, "w03-02 "},
+		{"2026-03-02", "2026-03-08", false, false, "d03-02 d03-03 d03-04 d03-05 d03-06 d03-07 d03-08 "},
+		{"2026-03-05", "2026-03-04", true, true, ""},
+	}
+	for _, tt := range tests {
+		got := show(cover(day(tt.from), day(tt.to), tt.weeks, tt.months))
+		if got != tt.want {
+			t.Errorf("cover(%s, %s, weeks %v, months %v):\n got %q\nwant %q", tt.from, tt.to, tt.weeks, tt.months, got, tt.want)
+		}
+	}
+}
