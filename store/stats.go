@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/stats"
 )
 
@@ -16,17 +17,26 @@ import (
 // are derived state: the database is their source of truth, and this is
 // how they come back at start. Days are taken in each account's current
 // time zone.
+//
+// It reads the participations of every account in one pass (there is no
+// index by account: one pass per account would read the whole table as
+// many times), between two write batches.
 func (s *Store) LoadStats(ctx context.Context) error {
-	accounts, err := s.Accounts(ctx)
-	if err != nil {
-		return err
-	}
-	for _, a := range accounts {
-		if err := s.ReloadStats(ctx, a.ID); err != nil {
-			return err
+	var err error
+	s.writer.between(func() {
+		var accounts []assent.Account
+		if accounts, err = s.Accounts(ctx); err != nil {
+			return
 		}
-	}
-	return nil
+		fresh := stats.NewEngine()
+		if err = s.countParticipations(ctx, accounts, fresh); err != nil {
+			return
+		}
+		for _, a := range accounts {
+			s.Stats.Adopt(a.ID, fresh)
+		}
+	})
+	return err
 }
 
 // ReloadStats counts the account's participations again, for instance
@@ -35,38 +45,57 @@ func (s *Store) LoadStats(ctx context.Context) error {
 func (s *Store) ReloadStats(ctx context.Context, accountID string) error {
 	var err error
 	s.writer.between(func() {
+		var acct assent.Account
+		if acct, err = s.Account(ctx, accountID); err != nil {
+			return
+		}
 		fresh := stats.NewEngine()
-		if err = s.countParticipations(ctx, accountID, fresh); err == nil {
+		if err = s.countParticipations(ctx, []assent.Account{acct}, fresh); err == nil {
 			s.Stats.Adopt(accountID, fresh)
 		}
 	})
 	return err
 }
 
-func (s *Store) countParticipations(ctx context.Context, accountID string, into *stats.Engine) error {
-	acct, err := s.accountInfo(ctx, s.db, accountID)
-	if err != nil {
-		return wrap("load stats", err)
+// countParticipations counts the participations of accounts into into, in
+// one query: filtered by account when there is one, else over the whole
+// table, skipping the rows of accounts not listed.
+func (s *Store) countParticipations(ctx context.Context, accounts []assent.Account, into *stats.Engine) error {
+	loaders := map[string]*statsLoader{}
+	for _, a := range accounts {
+		loc, err := time.LoadLocation(a.TimeZone)
+		if err != nil {
+			return wrap("load stats", err)
+		}
+		loaders[a.ID] = newStatsLoader(loc)
 	}
 	// One row per participation, its answers folded into one value (see
 	// answerItem; a participation in a form without opt-ins has none), in
 	// no particular order: the counts do not depend on it. A join ordered
 	// by participation and position returned a row per answer, each
 	// repeating the participation, and sorted them all.
-	rows, err := s.db.QueryContext(ctx, `SELECT p.campaign_id, p.participant_seq, p.new_participant, p.created_at,
-		COALESCE((SELECT string_agg(`+answerItem+`, ',') FROM participation_answers a WHERE a.participation_id = p.id), '')
-		FROM participations p WHERE p.account_id = $1`, accountID)
+	q := `SELECT p.account_id, p.campaign_id, p.participant_seq, p.new_participant, p.created_at,
+		COALESCE((SELECT string_agg(` + answerItem + `, ',') FROM participation_answers a WHERE a.participation_id = p.id), '')
+		FROM participations p`
+	var args []any
+	if len(accounts) == 1 {
+		q, args = q+` WHERE p.account_id = $1`, []any{accounts[0].ID}
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return wrap("load stats", err)
 	}
 	defer rows.Close()
-	l := newStatsLoader(acct.location)
 	for rows.Next() {
+		var accountID, list string
 		var p stats.Participation
 		var seq, created int64
-		var list string
-		if err := rows.Scan(&p.Campaign, &seq, &p.New, &created, &list); err != nil {
+		if err := rows.Scan(&accountID, &p.Campaign, &seq, &p.New, &created, &list); err != nil {
 			return wrap("load stats", err)
+		}
+		l := loaders[accountID]
+		if l == nil {
+			continue // not listed (or created since the list was read)
 		}
 		f, err := l.form(list)
 		if err != nil {
