@@ -119,7 +119,7 @@ func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignI
 		return nil, "", err
 	}
 	// One row per participation, its answers folded into one text value
-	// (see answerList): a join would repeat the participation's fifteen
+	// (see answerItem): a join would repeat the participation's fifteen
 	// columns for every opt-in of the form, and cost the export most of its
 	// time in rows to step through, copy and sort.
 	q := `SELECT p.id, p.participant_id, p.new_participant, p.created_at, p.ip_hash, COALESCE(p.user_agent, ''),
