@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/assentdev/assent"
@@ -62,30 +63,10 @@ func (s *Server) apiCampaignParticipations(w http.ResponseWriter, r *http.Reques
 		}
 		header = append(header, "other_answers")
 		out := newCSV(w, "campaign-"+c.ID+"-participations", header)
+		cells := make([]string, 0, len(header))
 		_, _, err = s.store.CampaignParticipations(r.Context(), accountID, c.ID, store.Page{}, func(p store.ParticipationRow) error {
-			cells := []string{p.ID, timeText(p.CreatedAt), p.ParticipantID, p.Email, p.FirstName, p.LastName,
-				strconv.FormatBool(p.NewParticipant), p.Source, p.IPHash, p.UserAgent, p.UTM.Source, p.UTM.Medium,
-				p.UTM.Campaign, p.UTM.Term, p.UTM.Content}
-			other := map[string]*bool{}
-			for k, v := range p.Answers {
-				other[k] = v
-			}
-			for _, o := range form {
-				a, shown := p.Answers[o.ID]
-				delete(other, o.ID)
-				switch {
-				case !shown || a == nil:
-					cells = append(cells, "")
-				default:
-					cells = append(cells, strconv.FormatBool(*a))
-				}
-			}
-			extra := ""
-			if len(other) > 0 {
-				b, _ := json.Marshal(other)
-				extra = string(b)
-			}
-			return out.row(append(cells, extra)...)
+			cells = participationCells(cells[:0], form, p)
+			return out.row(cells...)
 		})
 		if err != nil {
 			return err
@@ -102,6 +83,40 @@ func (s *Server) apiCampaignParticipations(w http.ResponseWriter, r *http.Reques
 	}
 	writeJSON(w, http.StatusOK, newList(rows, next))
 	return nil
+}
+
+// participationCells appends to cells the CSV row of p: its columns, one
+// column per opt-in of the campaign's form, then as JSON the answers to
+// opt-ins that are no longer on the form.
+func participationCells(cells []string, form []assent.Optin, p store.ParticipationRow) []string {
+	cells = append(cells, p.ID, timeText(p.CreatedAt), p.ParticipantID, p.Email, p.FirstName, p.LastName,
+		strconv.FormatBool(p.NewParticipant), p.Source, p.IPHash, p.UserAgent, p.UTM.Source, p.UTM.Medium,
+		p.UTM.Campaign, p.UTM.Term, p.UTM.Content)
+	onForm := 0
+	for _, o := range form {
+		a, shown := p.Answers[o.ID]
+		switch {
+		case !shown:
+			cells = append(cells, "")
+		case a == nil:
+			onForm++
+			cells = append(cells, "")
+		default:
+			onForm++
+			cells = append(cells, strconv.FormatBool(*a))
+		}
+	}
+	if onForm == len(p.Answers) {
+		return append(cells, "")
+	}
+	other := map[string]*bool{}
+	for k, v := range p.Answers {
+		if !slices.ContainsFunc(form, func(o assent.Optin) bool { return o.ID == k }) {
+			other[k] = v
+		}
+	}
+	b, _ := json.Marshal(other)
+	return append(cells, string(b))
 }
 
 // writeAudienceCSV streams an opt-in's audience in state as CSV: the

@@ -1,11 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/stats"
 )
 
@@ -13,17 +17,26 @@ import (
 // are derived state: the database is their source of truth, and this is
 // how they come back at start. Days are taken in each account's current
 // time zone.
+//
+// It reads the participations of every account in one pass (there is no
+// index by account: one pass per account would read the whole table as
+// many times), between two write batches.
 func (s *Store) LoadStats(ctx context.Context) error {
-	accounts, err := s.Accounts(ctx)
-	if err != nil {
-		return err
-	}
-	for _, a := range accounts {
-		if err := s.ReloadStats(ctx, a.ID); err != nil {
-			return err
+	var err error
+	s.writer.between(func() {
+		var accounts []assent.Account
+		if accounts, err = s.Accounts(ctx); err != nil {
+			return
 		}
-	}
-	return nil
+		fresh := stats.NewEngine()
+		if err = s.countParticipations(ctx, accounts, fresh); err != nil {
+			return
+		}
+		for _, a := range accounts {
+			s.Stats.Adopt(a.ID, fresh)
+		}
+	})
+	return err
 }
 
 // ReloadStats counts the account's participations again, for instance
@@ -32,67 +45,145 @@ func (s *Store) LoadStats(ctx context.Context) error {
 func (s *Store) ReloadStats(ctx context.Context, accountID string) error {
 	var err error
 	s.writer.between(func() {
+		var acct assent.Account
+		if acct, err = s.Account(ctx, accountID); err != nil {
+			return
+		}
 		fresh := stats.NewEngine()
-		if err = s.countParticipations(ctx, accountID, fresh); err == nil {
+		if err = s.countParticipations(ctx, []assent.Account{acct}, fresh); err == nil {
 			s.Stats.Adopt(accountID, fresh)
 		}
 	})
 	return err
 }
 
-func (s *Store) countParticipations(ctx context.Context, accountID string, into *stats.Engine) error {
-	acct, err := s.accountInfo(ctx, s.db, accountID)
-	if err != nil {
-		return wrap("load stats", err)
+// countParticipations counts the participations of accounts into into, in
+// one query: filtered by account when there is one, else over the whole
+// table, skipping the rows of accounts not listed.
+func (s *Store) countParticipations(ctx context.Context, accounts []assent.Account, into *stats.Engine) error {
+	loaders := map[string]*statsLoader{}
+	for _, a := range accounts {
+		loc, err := time.LoadLocation(a.TimeZone)
+		if err != nil {
+			return wrap("load stats", err)
+		}
+		loaders[a.ID] = newStatsLoader(loc)
 	}
-	// A LEFT JOIN: a participation in a form without opt-ins has no answer
-	// rows, and counts all the same.
-	rows, err := s.db.QueryContext(ctx, `SELECT p.id, p.campaign_id, p.participant_seq, p.new_participant, p.created_at,
-		a.optin_id, a.response, a.confirmed
-		FROM participations p LEFT JOIN participation_answers a ON a.participation_id = p.id
-		WHERE p.account_id = $1 ORDER BY p.id, a.position`, accountID)
+	// One row per participation, its answers folded into one value (see
+	// answerItem; a participation in a form without opt-ins has none), in
+	// no particular order: the counts do not depend on it. A join ordered
+	// by participation and position returned a row per answer, each
+	// repeating the participation, and sorted them all.
+	q := `SELECT p.account_id, p.campaign_id, p.participant_seq, p.new_participant, p.created_at,
+		COALESCE((SELECT string_agg(` + answerItem + `, ',') FROM participation_answers a WHERE a.participation_id = p.id), '')
+		FROM participations p`
+	var args []any
+	if len(accounts) == 1 {
+		q, args = q+` WHERE p.account_id = $1`, []any{accounts[0].ID}
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return wrap("load stats", err)
 	}
 	defer rows.Close()
-	var cur stats.Participation
-	var curID string
-	var curAt time.Time
 	for rows.Next() {
-		var id, campaign string
-		var optin sql.NullString
+		var accountID, list string
+		var p stats.Participation
 		var seq, created int64
-		var isNew bool
-		var response, confirmed sql.NullBool
-		if err := rows.Scan(&id, &campaign, &seq, &isNew, &created, &optin, &response, &confirmed); err != nil {
+		if err := rows.Scan(&accountID, &p.Campaign, &seq, &p.New, &created, &list); err != nil {
 			return wrap("load stats", err)
 		}
-		if id != curID {
-			if curID != "" {
-				into.Add(accountID, cur, curAt)
-			}
-			curID, curAt = id, fromMicros(created)
-			cur = stats.Participation{Campaign: campaign, Day: stats.DayOf(curAt, acct.location), Seq: uint32(seq), New: isNew}
+		l := loaders[accountID]
+		if l == nil {
+			continue // not listed (or created since the list was read)
 		}
-		if !optin.Valid {
-			continue // no answers
+		f, err := l.form(list)
+		if err != nil {
+			return wrap("load stats", err)
 		}
-		i := len(cur.Form)
-		if i >= stats.MaxFormSize {
-			return fmt.Errorf("store: load stats: participation %s shows more than %d opt-ins", id, stats.MaxFormSize)
-		}
-		cur.Form = append(cur.Form, optin.String)
-		if response.Valid && response.Bool {
-			cur.Accepted |= 1 << i
-		}
-		if confirmed.Bool {
-			cur.Confirmed |= 1 << i
-		}
-	}
-	if curID != "" {
-		into.Add(accountID, cur, curAt)
+		at := fromMicros(created)
+		p.Day, p.Seq, p.Form, p.Accepted, p.Confirmed = l.day(created, at), uint32(seq), f.ids, f.accepted, f.confirmed
+		into.Add(accountID, p, at)
 	}
 	return wrap("load stats", rows.Err())
+}
+
+// statsLoader turns the rows LoadStats reads into stats.Participations,
+// remembering what repeats from one participation to the next: the day
+// (participations of one day are read together), and the answer lists (a
+// few forms, each with a few answer patterns, make up most of them).
+type statsLoader struct {
+	loc      *time.Location
+	from, to int64 // the day that holds [from, to), in microseconds
+	today    stats.Day
+	answers  map[string]loadedForm // by answer list
+	forms    map[string][]string   // by ids joined with spaces
+	buf      []answer
+}
+
+// loadedForm is what an answer list tells the statistics. Its ids are
+// shared by every participation with that form: the Engine only reads them.
+type loadedForm struct {
+	ids                 []string
+	accepted, confirmed uint64
+}
+
+// maxLoadedAnswers bounds the answer lists a statsLoader remembers.
+const maxLoadedAnswers = 1 << 16
+
+func newStatsLoader(loc *time.Location) *statsLoader {
+	return &statsLoader{loc: loc, answers: map[string]loadedForm{}, forms: map[string][]string{}}
+}
+
+// day returns the day of at, which is micros microseconds after the epoch,
+// in the account's time zone.
+func (l *statsLoader) day(micros int64, at time.Time) stats.Day {
+	if micros >= l.from && micros < l.to {
+		return l.today
+	}
+	d := stats.DayOf(at, l.loc)
+	from, to := d.Start(l.loc), (d + 1).Start(l.loc).Add(-time.Microsecond)
+	// Days are monotonic in time: with both ends checked (time.Date picks
+	// some instant when midnight falls in a DST gap), the whole range is d.
+	if stats.DayOf(from, l.loc) == d && stats.DayOf(to, l.loc) == d {
+		l.from, l.to, l.today = from.UnixMicro(), to.UnixMicro()+1, d
+	}
+	return d
+}
+
+// form returns the form and answer masks of an answer list.
+func (l *statsLoader) form(list string) (loadedForm, error) {
+	if f, ok := l.answers[list]; ok {
+		return f, nil
+	}
+	var err error
+	if l.buf, err = parseAnswers(l.buf[:0], list); err != nil {
+		return loadedForm{}, err
+	}
+	if len(l.buf) > stats.MaxFormSize {
+		return loadedForm{}, fmt.Errorf("a participation shows more than %d opt-ins", stats.MaxFormSize)
+	}
+	slices.SortFunc(l.buf, func(a, b answer) int { return cmp.Compare(a.position, b.position) })
+	var f loadedForm
+	ids := make([]string, len(l.buf))
+	for i, a := range l.buf {
+		ids[i] = a.optin
+		if a.accepted {
+			f.accepted |= 1 << i
+		}
+		if a.confirmed {
+			f.confirmed |= 1 << i
+		}
+	}
+	key := strings.Join(ids, " ")
+	if f.ids = l.forms[key]; f.ids == nil {
+		f.ids = ids
+		l.forms[key] = ids
+	}
+	if len(l.answers) < maxLoadedAnswers {
+		l.answers[list] = f
+	}
+	return f, nil
 }
 
 // participationFact reads what the statistics counted for a participation.
