@@ -278,12 +278,15 @@ func TestTwoWorkersDeliverOnce(t *testing.T) {
 	// The first calls wait until five are in flight at once: more than one
 	// worker's Concurrency, so both must be claiming side by side.
 	var mu sync.Mutex
+	var once sync.Once
 	inflight := 0
 	together := make(chan struct{})
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
+		// Five in flight may happen again later: the channel closes once
+		// (closing it twice panicked with mu held, and the test hung).
 		if inflight++; inflight == 5 {
-			close(together)
+			once.Do(func() { close(together) })
 		}
 		mu.Unlock()
 		select {
