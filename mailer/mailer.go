@@ -75,6 +75,7 @@ func (m *Mailer) SendDue(ctx context.Context) (int, error) {
 		if err != nil || len(mails) == 0 {
 			return sent, err
 		}
+		var done []string
 		for _, mail := range mails {
 			if err := m.send(ctx, mail); err != nil {
 				retry := time.Now().Add(backoff(mail.Attempts))
@@ -85,11 +86,14 @@ func (m *Mailer) SendDue(ctx context.Context) (int, error) {
 				}
 				continue
 			}
-			if err := m.store.MailSent(ctx, mail.ID); err != nil {
-				return sent, err
-			}
-			sent++
+			done = append(done, mail.ID)
 		}
+		// Recorded together, once the claimed batch is sent: a crash in
+		// between sends them again when their lease ends (at least once).
+		if err := m.store.MailsSent(ctx, done); err != nil {
+			return sent, err
+		}
+		sent += len(done)
 	}
 }
 

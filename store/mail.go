@@ -70,8 +70,22 @@ func (s *Store) queryMails(ctx context.Context, q string, args ...any) ([]Mail, 
 // MailSent records that an email was handed to the relay, and wipes the
 // token it carried.
 func (s *Store) MailSent(ctx context.Context, id string) error {
+	return s.MailsSent(ctx, []string{id})
+}
+
+// MailsSent records that emails were handed to the relay, with one
+// statement: on SQLite every commit is a sync to disk on the one writer
+// connection, which a commit per email took from the participations.
+func (s *Store) MailsSent(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{micros(s.now()), neverMicros}
+	for _, id := range ids {
+		args = append(args, id)
+	}
 	_, err := s.db.ExecContext(ctx, `UPDATE mail_outbox SET sent_at = $1, token = '', next_at = $2, last_error = ''
-		WHERE id = $3`, micros(s.now()), neverMicros, id)
+		WHERE id IN (`+placeholders(3, len(ids))+`)`, args...)
 	return wrap("mail sent", err)
 }
 
