@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/assentdev/assent/stats"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
+	_ "modernc.org/sqlite"           // registers the "sqlite" driver
 )
 
 // Engine names a database engine.
@@ -64,10 +65,19 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		webhooksQueued: make(chan struct{}, 1)}
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		db, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
+		// pgx prepares each statement once per connection, and after five
+		// runs PostgreSQL may keep one generic plan for it. A plan made
+		// while the tables were small scans them whole; once they are large,
+		// looking participants up by email took seconds per batch. Planning
+		// every run is cheap beside that.
+		if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set {
+			cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+		}
+		db := stdlib.OpenDB(*cfg)
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
