@@ -34,7 +34,16 @@ type Importer struct {
 	s         *Store
 	account   accountInfo
 	campaigns map[string]*importCampaign
+	// unanalyzed counts the participations written since PostgreSQL last
+	// refreshed its statistics of the tables an import grows.
+	unanalyzed int
 }
+
+// analyzeEvery is how many imported participations make PostgreSQL's
+// planner statistics stale enough to refresh: autovacuum lags behind a
+// bulk load, and a planner that still thinks the consents table small
+// reads it whole to find a batch's participants.
+const analyzeEvery = 250_000
 
 // importCampaign is a campaign with its form, read once per import.
 type importCampaign struct {
@@ -177,5 +186,12 @@ func (im *Importer) Write(ctx context.Context, lines []ImportLine) error {
 			im.s.Stats.Add(im.account.id, r.fact, ws[i].at)
 		}
 	})
+	if err != nil {
+		return wrap("import", err)
+	}
+	if im.unanalyzed += len(lines); im.unanalyzed >= analyzeEvery && im.s.engine == Postgres {
+		im.unanalyzed = 0
+		_, err = im.s.db.ExecContext(ctx, `ANALYZE participants, participations, participation_answers, consent_events, consents`)
+	}
 	return wrap("import", err)
 }
