@@ -189,9 +189,27 @@ func (im *Importer) Write(ctx context.Context, lines []ImportLine) error {
 	if err != nil {
 		return wrap("import", err)
 	}
-	if im.unanalyzed += len(lines); im.unanalyzed >= analyzeEvery && im.s.engine == Postgres {
-		im.unanalyzed = 0
-		_, err = im.s.db.ExecContext(ctx, `ANALYZE participants, participations, participation_answers, consent_events, consents`)
+	if im.unanalyzed += len(lines); im.unanalyzed >= analyzeEvery {
+		err = im.analyze(ctx)
 	}
 	return wrap("import", err)
+}
+
+// Finish ends an import: on PostgreSQL it refreshes the planner's
+// statistics of the tables the import grew, so that the submissions that
+// follow do not find participants by reading whole tables.
+func (im *Importer) Finish(ctx context.Context) error {
+	if im.unanalyzed == 0 {
+		return nil
+	}
+	return wrap("import", im.analyze(ctx))
+}
+
+func (im *Importer) analyze(ctx context.Context) error {
+	im.unanalyzed = 0
+	if im.s.engine != Postgres {
+		return nil
+	}
+	_, err := im.s.db.ExecContext(ctx, `ANALYZE participants, participations, participation_answers, consent_events, consents`)
+	return err
 }

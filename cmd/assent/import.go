@@ -141,6 +141,9 @@ func (e env) importParticipations(ctx context.Context, args []string) error {
 	if err := <-readErr; err != nil {
 		return fmt.Errorf("import stopped after %d participations (lines 1 to %d are imported): %w", written, written, err)
 	}
+	if err := im.Finish(ctx); err != nil {
+		return err
+	}
 	took := time.Since(start)
 	fmt.Fprintf(e.stdout, "imported %d participations into %s in %s (checked in %s; %.0f per second)\n",
 		written, a.Name, took.Round(time.Millisecond), checked.Round(time.Millisecond), float64(written)/took.Seconds())
