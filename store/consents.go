@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -270,6 +271,9 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, ob *ou
 	return changed, l.flush(ctx)
 }
 
+// expiryGroup is how many confirmations expire in one transaction.
+const expiryGroup = 50
+
 // ExpireConfirmations expires every confirmation whose time ran out by
 // now: its opt-ins still pending become expired, with an expired event.
 // It returns how many confirmations expired.
@@ -279,45 +283,52 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 		now := s.now()
 		n := 0
 		var ob *outbox
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			ob = s.newOutbox(tx)
-			rows, err := tx.QueryContext(ctx, `SELECT id, account_id, participant_id, optin_ids FROM confirmations
-				WHERE expires_at <= $1 AND confirmed_at IS NULL AND expired_at IS NULL ORDER BY account_id, id LIMIT 200`, micros(now))
-			if err != nil {
-				return err
-			}
-			type due struct{ id, account, participant, optins string }
-			var list []due
-			for rows.Next() {
-				var d due
-				if err := rows.Scan(&d.id, &d.account, &d.participant, &d.optins); err != nil {
-					rows.Close()
+		var err error
+		// A small group at a time, between two batches of the participation
+		// writer: a backlog (say, after importing a year of unconfirmed
+		// double opt-ins) then never holds the account's ledger, or SQLite's
+		// one writer connection, for long while participations wait.
+		s.writer.between(func() {
+			err = s.tx(ctx, func(tx *sql.Tx) error {
+				ob = s.newOutbox(tx)
+				rows, err := tx.QueryContext(ctx, `SELECT id, account_id, participant_id, optin_ids FROM confirmations
+				WHERE expires_at <= $1 AND confirmed_at IS NULL AND expired_at IS NULL ORDER BY account_id, id LIMIT `+strconv.Itoa(expiryGroup), micros(now))
+				if err != nil {
 					return err
 				}
-				list = append(list, d)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for _, d := range list {
-				if _, err := s.appendConfirmationEvents(ctx, tx, ob, d.account, d.participant, d.id, strings.Fields(d.optins),
-					assent.EventExpired, assent.SourceExpiry, now); err != nil {
+				type due struct{ id, account, participant, optins string }
+				var list []due
+				for rows.Next() {
+					var d due
+					if err := rows.Scan(&d.id, &d.account, &d.participant, &d.optins); err != nil {
+						rows.Close()
+						return err
+					}
+					list = append(list, d)
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET expired_at = $1 WHERE id = $2`, micros(now), d.id); err != nil {
-					return err
+				for _, d := range list {
+					if _, err := s.appendConfirmationEvents(ctx, tx, ob, d.account, d.participant, d.id, strings.Fields(d.optins),
+						assent.EventExpired, assent.SourceExpiry, now); err != nil {
+						return err
+					}
+					if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET expired_at = $1 WHERE id = $2`, micros(now), d.id); err != nil {
+						return err
+					}
 				}
-			}
-			n = len(list)
-			return nil
+				n = len(list)
+				return nil
+			})
 		})
 		if err != nil {
 			return total, wrap("expire confirmations", err)
 		}
 		ob.notify()
 		total += n
-		if n < 200 {
+		if n < expiryGroup {
 			return total, nil
 		}
 	}
