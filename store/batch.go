@@ -80,10 +80,10 @@ func (b *batch) record(ctx context.Context, ws []*participationWrite) ([]writeRe
 	if err := b.resolvePeople(ctx, ws, live); err != nil {
 		return nil, err
 	}
-	firstNames, lastNames := make([]string, len(ws)), make([]string, len(ws))
+	firstNames, lastNames, ipHashes := make([]string, len(ws)), make([]string, len(ws)), make([]string, len(ws))
 	for i, w := range ws {
 		if live[i] {
-			results[i] = b.add(w)
+			results[i], ipHashes[i] = b.add(w)
 			p := b.people[personKey{w.account.id, w.sub.Email}]
 			firstNames[i], lastNames[i] = p.firstName, p.lastName
 		}
@@ -100,8 +100,7 @@ func (b *batch) record(ctx context.Context, ws []*participationWrite) ([]writeRe
 			continue
 		}
 		r := &results[i]
-		if err := b.ob.participationCreated(ctx, w, &r.receipt, IPHash(w.account.secret, w.sub.IP), firstNames[i],
-			lastNames[i]); err != nil {
+		if err := b.ob.participationCreated(ctx, w, &r.receipt, ipHashes[i], firstNames[i], lastNames[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -254,8 +253,9 @@ func (b *batch) loadStates(ctx context.Context, ids []any) error {
 	return nil
 }
 
-// add records one participation in the batch's rows.
-func (b *batch) add(w *participationWrite) writeResult {
+// add records one participation in the batch's rows, and returns its
+// result and the keyed hash of its IP address.
+func (b *batch) add(w *participationWrite) (writeResult, string) {
 	acct, sub := w.account, &w.sub
 	p := b.people[personKey{acct.id, sub.Email}]
 	r := assent.Receipt{ID: assent.NewID("par_"), CreatedAt: w.at, ParticipantID: p.id, Optins: []assent.ReceiptAnswer{}}
@@ -324,7 +324,7 @@ func (b *batch) add(w *participationWrite) writeResult {
 		body, _ := json.Marshal(r)
 		b.idempotency = append(b.idempotency, []any{acct.id, sub.IdempotencyKey, w.requestHash, string(body), micros(w.at)})
 	}
-	return writeResult{receipt: r, fact: fact}
+	return writeResult{receipt: r, fact: fact}, ipHash
 }
 
 // setConsent records the state a participant has now for an opt-in, after
