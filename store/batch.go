@@ -383,9 +383,7 @@ func (b *batch) flush(ctx context.Context) error {
 	if err := b.l.appendAll(ctx, b.events); err != nil {
 		return err
 	}
-	if err := b.s.insertRows(ctx, tx, `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)`,
-		b.consents, ` ON CONFLICT (participant_id, optin_id) DO UPDATE
-		SET state = excluded.state, added_at = excluded.added_at, updated_at = excluded.updated_at`); err != nil {
+	if err := b.s.insertRows(ctx, tx, insertConsents, b.consents, upsertConsents); err != nil {
 		return err
 	}
 	if err := b.s.insertRows(ctx, tx, `INSERT INTO confirmations (id, account_id, participant_id, participation_id, token_hash,

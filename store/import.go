@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/assentdev/assent"
@@ -171,8 +170,7 @@ func (im *Importer) Write(ctx context.Context, lines []ImportLine) error {
 		}
 		ws[i] = w
 	}
-	// One account: already sorted as commit wants; stable keeps the order.
-	sort.SliceStable(ws, func(i, j int) bool { return ws[i].account.id < ws[j].account.id })
+	// One account: the lines are in the order commit wants them.
 	var err error
 	im.s.writer.between(func() {
 		if err = ctx.Err(); err != nil {

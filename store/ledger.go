@@ -91,50 +91,23 @@ func (l *ledger) flush(ctx context.Context) error {
 // setConsent moves the participant's state for an opt-in after event e,
 // from current (empty when none). It writes only when the state changes.
 func (l *ledger) setConsent(ctx context.Context, e *assent.ConsentEvent, current assent.ConsentState) (assent.ConsentState, error) {
-	next, err := l.setConsents(ctx, []*assent.ConsentEvent{e}, []assent.ConsentState{current})
-	if err != nil {
-		return "", err
+	next := current.Next(e.Type)
+	if next == current {
+		return next, nil
 	}
-	return next[0], nil
-}
-
-// setConsents moves the states after events, each from its current state,
-// writing those that change with one statement. The events must be of
-// distinct (participant, opt-in) pairs.
-func (l *ledger) setConsents(ctx context.Context, events []*assent.ConsentEvent, current []assent.ConsentState) ([]assent.ConsentState, error) {
-	next := make([]assent.ConsentState, len(events))
-	var rows [][]any
-	for i, e := range events {
-		next[i] = current[i].Next(e.Type)
-		if next[i] != current[i] {
-			at := micros(e.CreatedAt)
-			rows = append(rows, []any{e.AccountID, e.ParticipantID, e.OptinID, string(next[i]), at, at})
-		}
-	}
-	err := l.s.insertRows(ctx, l.tx, `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)`,
-		rows, ` ON CONFLICT (participant_id, optin_id) DO UPDATE
-		SET state = excluded.state, added_at = excluded.added_at, updated_at = excluded.updated_at`)
+	at := micros(e.CreatedAt)
+	err := l.s.insertRows(ctx, l.tx, insertConsents, [][]any{{e.AccountID, e.ParticipantID, e.OptinID, string(next), at, at}},
+		upsertConsents)
 	return next, err
 }
 
-// consentStates returns a participant's current state for each opt-in
-// they answered.
-func consentStates(ctx context.Context, q querier, participantID string) (map[string]assent.ConsentState, error) {
-	rows, err := q.QueryContext(ctx, `SELECT optin_id, state FROM consents WHERE participant_id = $1`, participantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]assent.ConsentState{}
-	for rows.Next() {
-		var id, st string
-		if err := rows.Scan(&id, &st); err != nil {
-			return nil, err
-		}
-		out[id] = assent.ConsentState(st)
-	}
-	return out, rows.Err()
-}
+// insertConsents and upsertConsents write consent states: a new pair's,
+// or the state a pair moved to.
+const (
+	insertConsents = `INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)`
+	upsertConsents = ` ON CONFLICT (participant_id, optin_id) DO UPDATE
+		SET state = excluded.state, added_at = excluded.added_at, updated_at = excluded.updated_at`
+)
 
 // consentState returns a participant's current state for an opt-in.
 func consentState(ctx context.Context, q querier, participantID, optinID string) (assent.ConsentState, error) {
