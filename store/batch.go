@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/stats"
@@ -38,6 +39,20 @@ type batch struct {
 	answered       map[string]bool
 	renamed        map[*person]bool
 	keys           map[personKey]int // the write that first used an Idempotency-Key in the batch, per account
+	// pendingBy is the confirmation that an opt-in of a participant waits
+	// for, set by the batch's latest pending event of it.
+	pendingBy map[consentKey]string
+	lapsed    []lapsed
+}
+
+// lapsed is an imported confirmation whose time ran out before the import:
+// its opt-ins still pending expire in the batch that records it, at the
+// time they expired, so that no backlog of expiries is left behind.
+type lapsed struct {
+	account, id string
+	p           *person
+	optins      []*assent.Optin
+	at          time.Time
 }
 
 type personKey struct{ account, email string }
@@ -57,7 +72,7 @@ type person struct {
 func (s *Store) newBatch(tx *sql.Tx) *batch {
 	return &batch{s: s, tx: tx, l: s.newLedger(tx), ob: s.newOutbox(tx), people: map[personKey]*person{},
 		consentAt: map[consentKey]int{}, answered: map[string]bool{}, renamed: map[*person]bool{},
-		keys: map[personKey]int{}}
+		keys: map[personKey]int{}, pendingBy: map[consentKey]string{}}
 }
 
 // record writes the participations ws, which must be sorted by account,
@@ -88,6 +103,7 @@ func (b *batch) record(ctx context.Context, ws []*participationWrite) ([]writeRe
 			firstNames[i], lastNames[i] = p.firstName, p.lastName
 		}
 	}
+	b.expireLapsed()
 	if err := b.flush(ctx); err != nil {
 		return nil, err
 	}
@@ -283,7 +299,7 @@ func (b *batch) add(w *participationWrite) (writeResult, string) {
 	fact := stats.Participation{Campaign: w.campaign.ID, Day: stats.DayOf(w.at, acct.location), Seq: uint32(p.seq),
 		New: r.NewParticipant, Form: make([]string, len(w.form))}
 
-	var pending []string
+	var pending []*assent.Optin
 	for i := range w.form {
 		o := &w.form[i]
 		answer := sub.Answers[o.ID]
@@ -312,13 +328,13 @@ func (b *batch) add(w *participationWrite) (writeResult, string) {
 			fact.Confirmed |= 1 << i
 		}
 		if typ == assent.EventPending {
-			pending = append(pending, o.ID)
+			pending = append(pending, o)
 		}
 		b.answers = append(b.answers, []any{r.ID, o.ID, o.Version, i, nullBool(answer), confirmed})
 		r.Optins = append(r.Optins, assent.ReceiptAnswer{ID: o.ID, Response: answer, State: state})
 	}
 	if len(pending) > 0 {
-		b.requestConfirmation(w, &r, pending)
+		b.requestConfirmation(w, p, &r, pending)
 	}
 	if sub.IdempotencyKey != "" {
 		body, _ := json.Marshal(r)
@@ -343,18 +359,49 @@ func (b *batch) setConsent(e *assent.ConsentEvent, state assent.ConsentState) {
 
 // requestConfirmation records a confirmation for the pending opt-ins of a
 // participation and queues its email, except for an import: its emails are
-// never sent, and its open confirmations simply expire. The token exists in
+// never sent, and its open confirmations simply expire (at once, in this
+// batch, when their time ran out before the import). The token exists in
 // clear only in the queued email, until it is sent.
-func (b *batch) requestConfirmation(w *participationWrite, r *assent.Receipt, optinIDs []string) {
+func (b *batch) requestConfirmation(w *participationWrite, p *person, r *assent.Receipt, optins []*assent.Optin) {
 	token := assent.RandomToken(32)
 	id := assent.NewID("cnf_")
+	ids := make([]string, len(optins))
+	for i, o := range optins {
+		ids[i] = o.ID
+		b.pendingBy[consentKey{p.id, o.ID}] = id
+	}
+	expires := w.at.Add(b.s.ConfirmationTTL)
+	var expiredAt any // NULL: open
+	if w.imported && !expires.After(b.s.now()) {
+		expiredAt = micros(expires)
+		b.lapsed = append(b.lapsed, lapsed{account: w.account.id, id: id, p: p, optins: optins, at: expires})
+	}
 	b.confirmations = append(b.confirmations, []any{id, w.account.id, r.ParticipantID, r.ID, hashKey(token),
-		strings.Join(optinIDs, " "), micros(w.at), micros(w.at.Add(b.s.ConfirmationTTL))})
+		strings.Join(ids, " "), micros(w.at), micros(expires), expiredAt})
 	if w.imported {
 		return
 	}
 	b.mails = append(b.mails, []any{assent.NewID("mail_"), w.account.id, "confirmation", id, w.sub.Email,
 		w.campaign.Language, token, micros(w.at), 0, micros(w.at), ""})
+}
+
+// expireLapsed records the expiry of the batch's lapsed confirmations: an
+// expired event, at the time the confirmation expired, for each of their
+// opt-ins still pending for them. An opt-in that a later participation of
+// the batch made pending again waits for that one's confirmation instead.
+func (b *batch) expireLapsed() {
+	for _, c := range b.lapsed {
+		for _, o := range c.optins {
+			if c.p.states[o.ID] != assent.StatePending || b.pendingBy[consentKey{c.p.id, o.ID}] != c.id {
+				continue
+			}
+			e := &assent.ConsentEvent{AccountID: c.account, ParticipantID: c.p.id, OptinID: o.ID, OptinVersion: o.Version,
+				Type: assent.EventExpired, ConfirmationID: c.id, Source: assent.SourceExpiry, CreatedAt: c.at}
+			b.events = append(b.events, e)
+			c.p.states[o.ID] = assent.StateExpired
+			b.setConsent(e, assent.StateExpired)
+		}
+	}
 }
 
 // flush writes the batch's rows, each kind with as few statements as the
@@ -387,7 +434,7 @@ func (b *batch) flush(ctx context.Context) error {
 		return err
 	}
 	if err := b.s.insertRows(ctx, tx, `INSERT INTO confirmations (id, account_id, participant_id, participation_id, token_hash,
-		optin_ids, created_at, expires_at)`, b.confirmations, ""); err != nil {
+		optin_ids, created_at, expires_at, expired_at)`, b.confirmations, ""); err != nil {
 		return err
 	}
 	if err := b.s.insertRows(ctx, tx, `INSERT INTO mail_outbox (id, account_id, kind, confirmation_id, recipient, language,

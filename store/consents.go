@@ -234,14 +234,23 @@ func (s *Store) confirmAnswers(ctx context.Context, tx *sql.Tx, confirmationID s
 func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, ob *outbox, accountID, participantID, confirmationID string,
 	optinIDs []string, t assent.EventType, source string, now time.Time) ([]string, error) {
 	l := s.newLedger(tx)
+	var waiting map[string]bool
+	if t == assent.EventExpired {
+		var err error
+		if waiting, err = stillAwaited(ctx, tx, participantID, confirmationID, now); err != nil {
+			return nil, err
+		}
+	}
 	var changed []string
 	for _, oid := range optinIDs {
 		current, err := consentState(ctx, tx, participantID, oid)
 		if err != nil {
 			return nil, err
 		}
-		if current != assent.StatePending {
-			continue // withdrawn meanwhile, or given by a later participation
+		if current != assent.StatePending || waiting[oid] {
+			// Withdrawn meanwhile, given by a later participation, or
+			// pending again for a later confirmation that is still open.
+			continue
 		}
 		// The event is about the text the participant accepted: the version
 		// their participation showed, whatever the opt-in says today.
@@ -271,6 +280,29 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, ob *ou
 	return changed, l.flush(ctx)
 }
 
+// stillAwaited returns the opt-ins of a participant that a confirmation
+// other than confirmationID still awaits after the time at: a later
+// participation accepted them again, and its link must still work.
+func stillAwaited(ctx context.Context, tx *sql.Tx, participantID, confirmationID string, at time.Time) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT optin_ids FROM confirmations WHERE participant_id = $1 AND id <> $2
+		AND confirmed_at IS NULL AND expired_at IS NULL AND expires_at > $3`, participantID, confirmationID, micros(at))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	awaited := map[string]bool{}
+	for rows.Next() {
+		var ids string
+		if err := rows.Scan(&ids); err != nil {
+			return nil, err
+		}
+		for _, id := range strings.Fields(ids) {
+			awaited[id] = true
+		}
+	}
+	return awaited, rows.Err()
+}
+
 // expiryGroup is how many confirmations expire in one transaction.
 const expiryGroup = 50
 
@@ -291,16 +323,19 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 		s.writer.between(func() {
 			err = s.tx(ctx, func(tx *sql.Tx) error {
 				ob = s.newOutbox(tx)
-				rows, err := tx.QueryContext(ctx, `SELECT id, account_id, participant_id, optin_ids FROM confirmations
+				rows, err := tx.QueryContext(ctx, `SELECT id, account_id, participant_id, optin_ids, expires_at FROM confirmations
 				WHERE expires_at <= $1 AND confirmed_at IS NULL AND expired_at IS NULL ORDER BY account_id, id LIMIT `+strconv.Itoa(expiryGroup), micros(now))
 				if err != nil {
 					return err
 				}
-				type due struct{ id, account, participant, optins string }
+				type due struct {
+					id, account, participant, optins string
+					expires                          int64
+				}
 				var list []due
 				for rows.Next() {
 					var d due
-					if err := rows.Scan(&d.id, &d.account, &d.participant, &d.optins); err != nil {
+					if err := rows.Scan(&d.id, &d.account, &d.participant, &d.optins, &d.expires); err != nil {
 						rows.Close()
 						return err
 					}
@@ -311,11 +346,14 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 					return err
 				}
 				for _, d := range list {
+					// Dated when the time ran out, not when the job came by
+					// (after a restart, say).
+					at := fromMicros(d.expires)
 					if _, err := s.appendConfirmationEvents(ctx, tx, ob, d.account, d.participant, d.id, strings.Fields(d.optins),
-						assent.EventExpired, assent.SourceExpiry, now); err != nil {
+						assent.EventExpired, assent.SourceExpiry, at); err != nil {
 						return err
 					}
-					if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET expired_at = $1 WHERE id = $2`, micros(now), d.id); err != nil {
+					if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET expired_at = $1 WHERE id = $2`, micros(at), d.id); err != nil {
 						return err
 					}
 				}

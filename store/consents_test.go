@@ -152,6 +152,35 @@ func TestExpireConfirmations(t *testing.T) {
 	}
 }
 
+// A participant who accepts a double opt-in again before the first link
+// expires gets a second link; the first one's expiry must leave the
+// consent pending for it, and the second link must still confirm.
+func TestExpiryLeavesALaterLinkWorking(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	f.s.Now = func() time.Time { return now }
+	r := f.participate(t, "ada@example.com", false, true)
+	now = now.Add(3 * 24 * time.Hour)
+	f.participate(t, "ada@example.com", false, true)
+	second := pendingToken(t, f.s)
+
+	now = now.Add(store.DefaultConfirmationTTL - 24*time.Hour) // the first link is past due, the second is not
+	if n, err := f.s.ExpireConfirmations(ctx); err != nil || n != 1 {
+		t.Fatalf("expired %d (%v), want the first confirmation", n, err)
+	}
+	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StatePending {
+		t.Fatalf("after the first link expired: got %s, want pending", got)
+	}
+	if _, err := f.s.Confirm(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StateGiven {
+		t.Errorf("after the second link: got %s, want given", got)
+	}
+}
+
 func TestEraseKeepsAnonymousProof(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

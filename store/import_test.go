@@ -235,3 +235,103 @@ func TestImportSamePersonInOneBatch(t *testing.T) {
 		}
 	}
 }
+
+// expiries lists a participant's expired events for an opt-in, as
+// "confirmation@time".
+func expiries(t *testing.T, s *store.Store, accountID, participantID, optinID string) []string {
+	t.Helper()
+	p, err := s.Proof(context.Background(), accountID, participantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cnf := map[string]int{}
+	for i, c := range p.Confirmations {
+		cnf[c.ID] = i + 1
+	}
+	var got []string
+	for _, e := range p.Events {
+		if e.OptinID == optinID && e.Type == assent.EventExpired {
+			got = append(got, fmt.Sprintf("cnf%d@%s", cnf[e.ConfirmationID], e.CreatedAt.UTC().Format(time.DateTime)))
+		}
+	}
+	return got
+}
+
+// An imported double opt-in whose confirmation ran out before the import
+// is expired by the import itself, at the time it expired, so that serve
+// finds no backlog of expiries; one that a later line accepted again
+// waits for that line's confirmation, as it would have live.
+func TestImportExpiresLapsedConfirmations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	f.s.Now = func() time.Time { return now }
+	day := 24 * time.Hour
+	ttl := store.DefaultConfirmationTTL
+	line := func(ago time.Duration, email string) store.ImportLine {
+		return store.ImportLine{CampaignID: f.campaign.ID, CreatedAt: now.Add(-ago),
+			Submission: f.submit(email, map[string]*bool{f.newsletter.ID: no(), f.rules.ID: yes(),
+				f.partners.ID: nil, f.daily.ID: yes()})}
+	}
+	lines := []store.ImportLine{
+		line(20*day, "bo@example.com"), // accepted again before it expired: only the second expires
+		line(10*day, "ann@example.com"),
+		line(10*day, "cy@example.com"), // accepted again two days ago: still open
+		line(15*day, "bo@example.com"),
+		line(2*day, "cy@example.com"),
+	}
+	im, err := f.s.NewImporter(ctx, f.account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range lines {
+		if err := im.Check(ctx, &lines[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := im.Write(ctx, lines); err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := func(ago time.Duration) string { return now.Add(-ago).Add(ttl).Format(time.DateTime) }
+	ids := map[string]string{}
+	for _, l := range lines {
+		r, err := f.s.ParticipantByEmail(ctx, f.account.ID, l.Submission.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[l.Submission.Email] = r.ID
+	}
+	for _, tc := range []struct {
+		email string
+		state assent.ConsentState
+		want  []string
+	}{
+		{"ann@example.com", assent.StateExpired, []string{"cnf1@" + at(10*day)}},
+		{"bo@example.com", assent.StateExpired, []string{"cnf2@" + at(15*day)}},
+		{"cy@example.com", assent.StatePending, nil},
+	} {
+		if got := stateOf(t, f.s, f.account.ID, ids[tc.email], f.daily.ID); got != tc.state {
+			t.Errorf("%s: got %s, want %s", tc.email, got, tc.state)
+		}
+		if got := expiries(t, f.s, f.account.ID, ids[tc.email], f.daily.ID); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s's expired events: got %v, want %v", tc.email, got, tc.want)
+		}
+	}
+	if n, err := f.s.ExpireConfirmations(ctx); err != nil || n != 0 {
+		t.Errorf("expiries left after the import: got %d (%v), want 0", n, err)
+	}
+	now = now.Add(6 * day)
+	if n, err := f.s.ExpireConfirmations(ctx); err != nil || n != 1 {
+		t.Errorf("cy's open confirmation once due: expired %d (%v), want 1", n, err)
+	}
+	if got := expiries(t, f.s, f.account.ID, ids["cy@example.com"], f.daily.ID); fmt.Sprint(got) != fmt.Sprint([]string{"cnf2@" + at(8*day)}) {
+		t.Errorf("cy's expired events: got %v", got)
+	}
+	if c, err := f.s.VerifyLedger(ctx, f.account.ID); err != nil || !c.OK {
+		t.Errorf("ledger: got %+v %v", c, err)
+	}
+}
