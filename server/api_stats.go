@@ -47,7 +47,7 @@ func mergeProblems(errs ...error) error {
 }
 
 func (s *Server) apiCampaignStats(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.store.Campaign(r.Context(), principal(r.Context()).AccountID, r.PathValue("id"))
+	c, err := s.store.ReportCampaign(r.Context(), principal(r.Context()).AccountID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

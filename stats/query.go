@@ -87,51 +87,69 @@ type groupMask struct {
 
 // plan numbers the opt-ins, categories and subcategories a query counts,
 // so that counting is done in slices, and turned into maps at the end.
+// A form's masks are worked out the first time the query meets the form:
+// a query of one campaign never looks at the account's other forms.
 type plan struct {
 	optins, categories, subcategories []string
 	forms                             []formMasks
+	built                             []bool
+
+	source                     [][]string // the account's forms
+	cat                        *Catalog
+	focus                      map[string]bool
+	optinAt, categoryAt, subAt map[string]int32
 }
 
 func (a *accountData) plan(cat *Catalog, q *Query) *plan {
-	p := &plan{forms: make([]formMasks, len(a.forms))}
-	index := map[[2]string]int32{}
-	number := func(kind, key string, list *[]string) int32 {
-		k := [2]string{kind, key}
-		i, ok := index[k]
-		if !ok {
-			i = int32(len(*list))
-			*list = append(*list, key)
-			index[k] = i
-		}
-		return i
+	return &plan{forms: make([]formMasks, len(a.forms)), built: make([]bool, len(a.forms)), source: a.forms,
+		cat: cat, focus: q.Focus, optinAt: map[string]int32{}, categoryAt: map[string]int32{}, subAt: map[string]int32{}}
+}
+
+// number returns the index of key in list, adding it at the end when new.
+func number(index map[string]int32, list *[]string, key string) int32 {
+	i, ok := index[key]
+	if !ok {
+		i = int32(len(*list))
+		*list = append(*list, key)
+		index[key] = i
 	}
-	for f, ids := range a.forms {
-		m := formMasks{}
-		cats, subs := map[int32]uint64{}, map[int32]uint64{}
-		for i, id := range ids {
-			bit := uint64(1) << i
-			if q.Focus != nil && !q.Focus[id] {
-				continue
-			}
-			m.focus |= bit
-			m.optins = append(m.optins, number("o", id, &p.optins))
-			info := cat.Optins[id]
-			for _, k := range info.Categories {
-				cats[number("c", k, &p.categories)] |= bit
-			}
-			for _, v := range info.Subcategories {
-				subs[number("s", v, &p.subcategories)] |= bit
-			}
-		}
-		for i, mask := range cats {
-			m.categories = append(m.categories, groupMask{i, mask})
-		}
-		for i, mask := range subs {
-			m.subcategories = append(m.subcategories, groupMask{i, mask})
-		}
-		p.forms[f] = m
+	return i
+}
+
+// masks returns form f's masks.
+func (p *plan) masks(f int32) *formMasks {
+	m := &p.forms[f]
+	if p.built[f] {
+		return m
 	}
-	return p
+	p.built[f] = true
+	for i, id := range p.source[f] {
+		bit := uint64(1) << i
+		if p.focus != nil && !p.focus[id] {
+			continue
+		}
+		m.focus |= bit
+		m.optins = append(m.optins, number(p.optinAt, &p.optins, id))
+		info := p.cat.Optins[id]
+		for _, k := range info.Categories {
+			m.categories = addMask(m.categories, number(p.categoryAt, &p.categories, k), bit)
+		}
+		for _, v := range info.Subcategories {
+			m.subcategories = addMask(m.subcategories, number(p.subAt, &p.subcategories, v), bit)
+		}
+	}
+	return m
+}
+
+// addMask adds bit to the mask of group index in ms.
+func addMask(ms []groupMask, index int32, bit uint64) []groupMask {
+	for i := range ms {
+		if ms[i].index == index {
+			ms[i].mask |= bit
+			return ms
+		}
+	}
+	return append(ms, groupMask{index, bit})
 }
 
 // sums are Totals being counted, in slices indexed as the plan numbers.
@@ -154,14 +172,14 @@ func (t *sums) add(m *formMasks, k patternKey, n int64) {
 	j := 0
 	for rest := m.focus; rest != 0; rest &= rest - 1 {
 		bit := rest & -rest
-		count(&t.optins[m.optins[j]], bit, k, n)
+		count(countsAt(&t.optins, m.optins[j]), bit, k, n)
 		j++
 	}
 	for _, g := range m.categories {
-		count(&t.categories[g.index], g.mask, k, n)
+		count(countsAt(&t.categories, g.index), g.mask, k, n)
 	}
 	for _, g := range m.subcategories {
-		count(&t.subcategories[g.index], g.mask, k, n)
+		count(countsAt(&t.subcategories, g.index), g.mask, k, n)
 	}
 }
 
@@ -182,14 +200,23 @@ func (t *sums) merge(u *sums) {
 	t.participations += u.participations
 	t.new += u.new
 	for i := range u.optins {
-		t.optins[i].add(u.optins[i])
+		countsAt(&t.optins, int32(i)).add(u.optins[i])
 	}
 	for i := range u.categories {
-		t.categories[i].add(u.categories[i])
+		countsAt(&t.categories, int32(i)).add(u.categories[i])
 	}
 	for i := range u.subcategories {
-		t.subcategories[i].add(u.subcategories[i])
+		countsAt(&t.subcategories, int32(i)).add(u.subcategories[i])
 	}
+}
+
+// countsAt returns the counts of index i in cs, which grows to hold it: the
+// plan numbers opt-ins and categories as the query meets their forms.
+func countsAt(cs *[]Counts, i int32) *Counts {
+	if n := int(i) + 1; n > len(*cs) {
+		*cs = append(*cs, make([]Counts, n-len(*cs))...)
+	}
+	return &(*cs)[i]
 }
 
 func (c *Counts) add(d Counts) {
@@ -270,11 +297,10 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		return res
 	}
 	p := a.plan(cat, &q)
-	masks := p.forms
 	// A form that showed no opt-in of the focus is out of scope; without a
 	// focus, every participation counts, those of a form without opt-ins too.
 	keep := func(form int32, isNew bool) bool {
-		return (q.Focus == nil || masks[form].focus != 0) && (!q.NewOnly || isNew)
+		return (q.Focus == nil || p.masks(form).focus != 0) && (!q.NewOnly || isNew)
 	}
 	// Bitmaps and the newest participation are kept per day and month.
 	whole := cover(q.From, q.To, false, true)
@@ -303,7 +329,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 			}
 			if q.Campaigns != nil || q.Focus != nil {
 				for f, bm := range x.people {
-					if q.Focus == nil || masks[f].focus != 0 {
+					if q.Focus == nil || p.masks(f).focus != 0 {
 						people = append(people, bm)
 					}
 				}
@@ -314,7 +340,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		}
 		t := p.newSums()
 		for k, n := range sum {
-			t.add(&masks[k.form], k, n)
+			t.add(p.masks(k.form), k, n)
 		}
 		res.ByCampaign[id] = p.totals(t)
 		all.merge(t)
@@ -372,7 +398,7 @@ func (a *accountData) series(q Query, p *plan, keep func(int32, bool) bool) []Se
 				}
 				for k, n := range x.counts {
 					if keep(k.form, k.new) {
-						t.add(&p.forms[k.form], k, n)
+						t.add(p.masks(k.form), k, n)
 					}
 				}
 			}

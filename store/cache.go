@@ -110,6 +110,15 @@ func (s *Store) cachedAccountInfo(ctx context.Context, id string) (accountInfo, 
 	return a, err
 }
 
+// ReportCampaign is Campaign for reports, through the same cache as the
+// write path: a dashboard asks for its campaign on every request. A change
+// made through this process shows at once, one made by another process
+// sharing the database within a second.
+func (s *Store) ReportCampaign(ctx context.Context, accountID, id string) (assent.Campaign, error) {
+	c, _, err := s.cachedForm(ctx, accountID, id)
+	return c, err
+}
+
 // cachedForm returns a campaign of the account and its form's opt-ins,
 // through the cache.
 func (s *Store) cachedForm(ctx context.Context, accountID, campaignID string) (assent.Campaign, []assent.Optin, error) {
