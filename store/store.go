@@ -121,7 +121,11 @@ func openSQLite(path string, writer bool) (*sql.DB, error) {
 	}
 	if writer {
 		q.Set("_txlock", "immediate")
-		q.Add("_pragma", "cache_size(-262144)") // 256 MiB
+		// 64 MiB: SQLite walks its whole page cache at the end of every
+		// transaction (pcache1TruncateUnsafe was 12% of the ingest's CPU
+		// with 256 MiB, 3% with 32 MiB); the operating system caches the
+		// rest of the file.
+		q.Add("_pragma", "cache_size(-65536)")
 	} else {
 		q.Add("_pragma", "cache_size(-32768)") // 32 MiB for each of the readers
 	}
