@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/assentdev/assent/stats"
 )
 
 // testContent is the planned content with made-up ids, as if created.
@@ -290,5 +292,51 @@ func TestRatio(t *testing.T) {
 		if got := tc.r.ratio(); got != tc.want {
 			t.Errorf("ratio of %+v: got %q, want %q", tc.r, got, tc.want)
 		}
+	}
+}
+
+// The engine-only run counts every generated participation once, each
+// participant once, and measures every report kind at rest and beside the
+// adds.
+func TestEngineRun(t *testing.T) {
+	cfg := config{participations: 3000, campaigns: 200, seed: 3, duration: 300 * time.Millisecond, statsWorkers: 2}
+	r, err := newEngineRun(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := NewGenerator(r.content, cfg.participations, cfg.seed, testNow)
+	people := map[string]bool{}
+	first, last := stats.Day(1<<30), stats.Day(0)
+	for {
+		rec, ok := g.Next()
+		if !ok {
+			break
+		}
+		people[rec.Email] = true
+		f := r.fact(&rec, rec.at)
+		first, last = min(first, f.Day), max(last, f.Day)
+		r.engine.Add(engineAccount, f, rec.at)
+	}
+	res := r.engine.Query(engineAccount, r.meta.Catalog(), stats.Query{From: first, To: last})
+	if res.Participations != int64(cfg.participations) || res.Unique != int64(len(people)) ||
+		res.New != int64(len(people)) {
+		t.Errorf("counted %d participations, %d unique, %d new; want %d, %d, %d", res.Participations, res.Unique,
+			res.New, cfg.participations, len(people), len(people))
+	}
+
+	run, err := runEngine(t.Context(), cfg, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kinds() {
+		if len(run.AtRest[k]) == 0 || len(run.UnderAdds[k]) == 0 {
+			t.Errorf("%s: %d at rest, %d beside the adds; want both", k, len(run.AtRest[k]), len(run.UnderAdds[k]))
+		}
+	}
+	if run.Added == 0 || run.HeapAfter == 0 {
+		t.Errorf("added %d while reading, heap %d: want both above 0", run.Added, run.HeapAfter)
+	}
+	if md := run.markdown("test machine", cfg.seed, cfg.statsWorkers); !strings.Contains(md, "| opt-in stats |") {
+		t.Errorf("report without the opt-in stats row:\n%s", md)
 	}
 }

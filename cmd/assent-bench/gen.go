@@ -165,6 +165,12 @@ type Record struct {
 	IP         string          `json:"ip"`
 	UserAgent  string          `json:"user_agent"`
 	Confirmed  []string        `json:"confirmed,omitempty"`
+
+	// For the statistics engine alone (engine.go): the participant's
+	// number in the pool, the campaign's index and the time, unparsed.
+	participant uint64
+	campaign    int
+	at          time.Time
 }
 
 // UTM is the utm object of a participation.
@@ -320,13 +326,14 @@ func (g *Generator) record(t time.Time) Record {
 	g.CampaignCount[ci]++
 	p := g.participant()
 	rec := Record{
-		CampaignID: c.ID,
-		CreatedAt:  t.UTC().Format(timeLayout),
-		Email:      fmt.Sprintf("p%d@example.com", p),
-		Answers:    make(map[string]bool, len(c.Optins)),
-		UTM:        utms[g.r.IntN(len(utms))],
-		IP:         fmt.Sprintf("203.0.%d.%d", 113+g.r.IntN(3), 1+g.r.IntN(254)),
-		UserAgent:  userAgents[g.r.IntN(len(userAgents))],
+		CampaignID:  c.ID,
+		CreatedAt:   t.UTC().Format(timeLayout),
+		Email:       fmt.Sprintf("p%d@example.com", p),
+		Answers:     make(map[string]bool, len(c.Optins)),
+		UTM:         utms[g.r.IntN(len(utms))],
+		IP:          fmt.Sprintf("203.0.%d.%d", 113+g.r.IntN(3), 1+g.r.IntN(254)),
+		UserAgent:   userAgents[g.r.IntN(len(userAgents))],
+		participant: p, campaign: ci, at: t,
 	}
 	// A participant keeps the same name everywhere.
 	if c.FirstName == "required" || (c.FirstName == "optional" && g.r.Float64() < 0.7) {

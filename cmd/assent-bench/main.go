@@ -49,6 +49,8 @@ type config struct {
 	statsWorkers   int
 	plainBudget    time.Duration
 	plainLimit     time.Duration
+	statsOnly      bool
+	cpuProfile     string
 }
 
 func main() {
@@ -80,6 +82,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"time allowed for the plain statistics queries (default: 20s per million participations, at least 30s)")
 	fs.DurationVar(&cfg.plainLimit, "plain-limit", 0,
 		"longest one plain report may run before it is stopped and counted as a lower bound (default: its share of -plain-budget, at least 30s)")
+	fs.BoolVar(&cfg.statsOnly, "statistics-only", false,
+		"measure the statistics engine alone, in this process (no database, no HTTP), at -participations")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "with -statistics-only: write a CPU profile of the reports to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.participations < 1 || cfg.campaigns < fiveOptinCampaigns {
 		return fmt.Errorf("want -participations ≥ 1 and -campaigns ≥ %d", fiveOptinCampaigns)
+	}
+	if cfg.statsOnly {
+		return runEngineOnly(ctx, cfg, stdout, stderr)
 	}
 	if cfg.plainBudget == 0 {
 		cfg.plainBudget = max(30*time.Second, time.Duration(cfg.participations/1_000_000)*20*time.Second)
@@ -113,6 +121,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return err
+}
+
+// runEngineOnly is the -statistics-only run.
+func runEngineOnly(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	log := func(format string, args ...any) {
+		fmt.Fprintf(stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+	res, err := runEngine(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	rep := res.markdown(machineInfo(), cfg.seed, cfg.statsWorkers)
+	fmt.Fprint(stdout, rep)
+	if cfg.out != "" {
+		return os.WriteFile(cfg.out, []byte(rep), 0o644)
+	}
+	return nil
 }
 
 // bench is one run.
