@@ -90,6 +90,10 @@ type accountData struct {
 	// week and month (counts only), for the series of reports that do not
 	// pick campaigns.
 	all *campaignData
+	// thawed are the cells whose counts are in a map (see cell); newest is
+	// the latest day a participation was counted for.
+	thawed []*cell
+	newest Day
 }
 
 // campaignData holds a campaign's counts per day, and the same summed per
@@ -118,10 +122,65 @@ type patternKey struct {
 	accepted, confirmed uint64
 }
 
+// cell counts the participations of a span per answer pattern. A cell
+// that takes participations keeps its counts in a map; once its span is
+// over (a participation of a later day came), they are frozen into two
+// slices, which reports read several times faster and which take less
+// memory. A change to a frozen cell (a late confirmation) thaws it.
 type cell struct {
-	counts map[patternKey]int64
+	counts map[patternKey]int64      // nil when frozen
+	keys   []patternKey              // when frozen: the patterns…
+	ns     []int64                   // …and their counts
+	end    Day                       // the last day of the span
 	people map[int32]*roaring.Bitmap // participants per form
 	latest map[formNew]time.Time     // the newest participation per form and newness
+}
+
+// each calls fn with every pattern of the cell and its count.
+func (c *cell) each(fn func(patternKey, int64)) {
+	for i, k := range c.keys {
+		fn(k, c.ns[i])
+	}
+	for k, n := range c.counts {
+		fn(k, n)
+	}
+}
+
+// freeze moves the counts of a thawed cell into its slices.
+func (c *cell) freeze() {
+	c.keys, c.ns = make([]patternKey, 0, len(c.counts)), make([]int64, 0, len(c.counts))
+	for k, n := range c.counts {
+		c.keys, c.ns = append(c.keys, k), append(c.ns, n)
+	}
+	c.counts = nil
+}
+
+// thaw returns the cell's counts as a map, moving them back from the
+// slices of a frozen cell, which it lists in a.thawed.
+func (a *accountData) thaw(c *cell) map[patternKey]int64 {
+	if c.counts == nil {
+		c.counts = make(map[patternKey]int64, len(c.keys))
+		for i, k := range c.keys {
+			c.counts[k] = c.ns[i]
+		}
+		c.keys, c.ns = nil, nil
+		a.thawed = append(a.thawed, c)
+	}
+	return c.counts
+}
+
+// freezeBefore freezes the thawed cells whose span ended before day d.
+func (a *accountData) freezeBefore(d Day) {
+	kept := a.thawed[:0]
+	for _, c := range a.thawed {
+		if c.end < d {
+			c.freeze()
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	clear(a.thawed[len(kept):])
+	a.thawed = kept
 }
 
 // formNew keys what a query's scope can tell apart within a cell: which
@@ -160,32 +219,41 @@ func (a *accountData) cells(campaign string, d Day) [3]*cell {
 		c = newCampaignData()
 		a.campaigns[campaign] = c
 	}
-	return [3]*cell{cellOf(c.cells, d, true), cellOf(c.weeks, IntervalWeek.Bucket(d), false),
-		cellOf(c.months, IntervalMonth.Bucket(d), true)}
+	return [3]*cell{a.cellOf(c.cells, d, levelDay, true), a.cellOf(c.weeks, IntervalWeek.Bucket(d), levelWeek, false),
+		a.cellOf(c.months, IntervalMonth.Bucket(d), levelMonth, true)}
 }
 
 // allCells returns the account's cells of every campaign together that
 // count a participation of day d, creating them when needed.
 func (a *accountData) allCells(d Day) [3]*cell {
 	c := a.all
-	return [3]*cell{cellOf(c.cells, d, false), cellOf(c.weeks, IntervalWeek.Bucket(d), false),
-		cellOf(c.months, IntervalMonth.Bucket(d), false)}
+	return [3]*cell{a.cellOf(c.cells, d, levelDay, false), a.cellOf(c.weeks, IntervalWeek.Bucket(d), levelWeek, false),
+		a.cellOf(c.months, IntervalMonth.Bucket(d), levelMonth, false)}
 }
 
 func newCampaignData() *campaignData {
 	return &campaignData{cells: map[Day]*cell{}, weeks: map[Day]*cell{}, months: map[Day]*cell{}}
 }
 
-// cellOf returns the cell of m under d, creating it when needed; with full
-// false, one that keeps counts only.
-func cellOf(m map[Day]*cell, d Day, full bool) *cell {
+// cellOf returns the cell of m for the span of level that starts on d,
+// creating it (thawed) when needed; with full false, one that keeps counts
+// only.
+func (a *accountData) cellOf(m map[Day]*cell, d Day, level int, full bool) *cell {
 	x := m[d]
 	if x == nil {
-		x = &cell{counts: map[patternKey]int64{}}
+		end := d
+		switch level {
+		case levelWeek:
+			end = d + 6
+		case levelMonth:
+			end = IntervalMonth.Next(d) - 1
+		}
+		x = &cell{counts: map[patternKey]int64{}, end: end}
 		if full {
 			x.people, x.latest = map[int32]*roaring.Bitmap{}, map[formNew]time.Time{}
 		}
 		m[d] = x
+		a.thawed = append(a.thawed, x)
 	}
 	return x
 }
@@ -246,11 +314,15 @@ func (e *Engine) apply() {
 
 func (e *Engine) add(accountID string, p Participation, at time.Time) {
 	a := e.account(accountID)
+	if p.Day > a.newest {
+		a.newest = p.Day
+		a.freezeBefore(p.Day)
+	}
 	f := a.form(p.Form)
 	k := patternKey{form: f, new: p.New, accepted: p.Accepted, confirmed: p.Confirmed}
 	fn := formNew{f, p.New}
 	for _, c := range a.cells(p.Campaign, p.Day) {
-		c.counts[k]++
+		a.thaw(c)[k]++
 		if c.latest == nil {
 			continue // a week: counts only
 		}
@@ -260,7 +332,7 @@ func (e *Engine) add(accountID string, p Participation, at time.Time) {
 		addPerson(c.people, f, p.Seq)
 	}
 	for _, c := range a.allCells(p.Day) {
-		c.counts[k]++
+		a.thaw(c)[k]++
 	}
 	addPerson(a.days, p.Day, p.Seq)
 	addPerson(a.months, IntervalMonth.Bucket(p.Day), p.Seq)
@@ -273,15 +345,16 @@ func (e *Engine) setConfirmed(accountID string, p Participation, confirmed uint6
 	now := old
 	now.confirmed = confirmed
 	cells := a.cells(p.Campaign, p.Day)
-	if cells[0].counts[old] == 0 {
+	if a.thaw(cells[0])[old] == 0 {
 		return // not counted: nothing to move
 	}
 	all := a.allCells(p.Day)
 	for _, c := range append(cells[:], all[:]...) {
-		if c.counts[old]--; c.counts[old] == 0 {
-			delete(c.counts, old)
+		counts := a.thaw(c)
+		if counts[old]--; counts[old] == 0 {
+			delete(counts, old)
 		}
-		c.counts[now]++
+		counts[now]++
 	}
 }
 

@@ -199,18 +199,32 @@ func show(r Result) string {
 
 func TestSetConfirmedMovesTheCount(t *testing.T) {
 	t.Parallel()
-	e := NewEngine()
 	d := DayOfDate(2026, 3, 1)
-	p := Participation{Campaign: "c", Day: d, Seq: 1, New: true, Form: []string{"a", "b"}, Accepted: 0b11, Confirmed: 0b01}
-	e.Add("acc", p, time.Now())
 	cat := &Catalog{Optins: map[string]OptinInfo{"a": {}, "b": {}}}
-	if got := e.Query("acc", cat, Query{From: d, To: d}).Optins["b"].Confirmed; got != 0 {
-		t.Fatalf("before: got %d confirmed, want 0", got)
-	}
-	e.SetConfirmed("acc", p, 0b11)
-	res := e.Query("acc", cat, Query{From: d, To: d})
-	if res.Optins["b"].Confirmed != 1 || res.Participations != 1 {
-		t.Errorf("after: got %d confirmed, %d participations, want 1 and 1", res.Optins["b"].Confirmed, res.Participations)
+	// later is how many days after p a participation comes before the
+	// confirmation: one of a later month freezes p's day, week and month.
+	for _, later := range []Day{0, 1, 40} {
+		e := NewEngine()
+		p := Participation{Campaign: "c", Day: d, Seq: 1, New: true, Form: []string{"a", "b"}, Accepted: 0b11, Confirmed: 0b01}
+		e.Add("acc", p, time.Now())
+		if later > 0 {
+			e.Add("acc", Participation{Campaign: "c", Day: d + later, Seq: 2, New: true, Form: []string{"a"}}, time.Now())
+		}
+		if got := e.Query("acc", cat, Query{From: d, To: d}).Optins["b"].Confirmed; got != 0 {
+			t.Fatalf("%d days later, before: got %d confirmed, want 0", later, got)
+		}
+		e.SetConfirmed("acc", p, 0b11)
+		for _, q := range []Query{{From: d, To: d}, {From: d, To: d + 60, Interval: IntervalMonth}} {
+			res := e.Query("acc", cat, q)
+			want := int64(1) // p, and the later one when the query reaches it
+			if later > 0 && q.To >= d+later {
+				want++
+			}
+			if res.Optins["b"].Confirmed != 1 || res.Optins["a"].Confirmed != 1 || res.Participations != want {
+				t.Errorf("%d days later, after, %v: got %+v %+v, %d participations", later, q.Interval, *res.Optins["a"],
+					*res.Optins["b"], res.Participations)
+			}
+		}
 	}
 }
 

@@ -317,11 +317,11 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 			if x == nil {
 				continue
 			}
-			for k, n := range x.counts {
+			x.each(func(k patternKey, n int64) {
 				if keep(k.form, k.new) {
 					sum[k] += n
 				}
-			}
+			})
 			for fn, at := range x.latest {
 				if keep(fn.form, fn.new) && at.After(res.AsOf) {
 					res.AsOf = at
@@ -396,11 +396,11 @@ func (a *accountData) series(q Query, p *plan, keep func(int32, bool) bool) []Se
 				if x == nil {
 					continue
 				}
-				for k, n := range x.counts {
+				x.each(func(k patternKey, n int64) {
 					if keep(k.form, k.new) {
 						t.add(p.masks(k.form), k, n)
 					}
-				}
+				})
 			}
 		}
 		out = append(out, SeriesPoint{Start: b, Totals: p.totals(t)})
