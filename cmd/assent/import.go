@@ -45,6 +45,8 @@ func (e env) importParticipations(ctx context.Context, args []string) error {
 	account := fs.String("account", assent.DefaultAccountName, "account name or id")
 	file := fs.String("file", "", "NDJSON file of participations, or - for standard input")
 	batchSize := fs.Int("batch", 5000, "participations per transaction")
+	confirmTTL := fs.Duration("confirmation-ttl", store.DefaultConfirmationTTL,
+		"how long an imported double opt-in waits for confirmation (as serve's)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -53,6 +55,9 @@ func (e env) importParticipations(ctx context.Context, args []string) error {
 	}
 	if *batchSize < 1 || *batchSize > 100000 {
 		return usageError{"-batch must be between 1 and 100000"}
+	}
+	if *confirmTTL <= 0 {
+		return usageError{"-confirmation-ttl must be positive"}
 	}
 	path := *file
 	if path == "-" {
@@ -70,6 +75,7 @@ func (e env) importParticipations(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	st.ConfirmationTTL = *confirmTTL
 	im, err := st.NewImporter(ctx, a.ID)
 	if err != nil {
 		return err

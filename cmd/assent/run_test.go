@@ -296,6 +296,7 @@ func TestCommands(t *testing.T) {
 		{"ledger verify", env, []string{"ledger", "verify"}, `ledger of default holds: 0 events`, ""},
 		{"ledger verify unknown account", env, []string{"ledger", "verify", "-account", "nope"}, "", `no account has the name or id "nope"`},
 		{"bad confirmation ttl", env, []string{"serve", "-confirmation-ttl", "-1h", "-listen", "127.0.0.1:0"}, "", "-confirmation-ttl must be positive"},
+		{"import bad confirmation ttl", env, []string{"import", "-file", "-", "-confirmation-ttl", "0s"}, "", "-confirmation-ttl must be positive"},
 		{"bad flag", env, []string{"serve", "-nope"}, "", "flag provided but not defined: -nope"},
 		{"demo negative participations", nil, []string{"demo", "-participations", "-1"}, "", "-participations must not be negative"},
 		{"demo bad seed", nil, []string{"demo", "-seed", "x"}, "", `invalid value "x" for flag -seed`},
