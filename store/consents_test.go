@@ -25,6 +25,15 @@ func stateOf(t *testing.T, s *store.Store, accountID, participantID, optinID str
 	return ""
 }
 
+// wantState fails t unless the participant's state for the opt-in is want;
+// when says at which step of the test.
+func (f *formFixture) wantState(t *testing.T, participantID, optinID string, want assent.ConsentState, when string) {
+	t.Helper()
+	if got := stateOf(t, f.s, f.account.ID, participantID, optinID); got != want {
+		t.Fatalf("%s: got %s, want %s", when, got, want)
+	}
+}
+
 func (f *formFixture) participate(t *testing.T, email string, newsletter, daily bool) assent.Receipt {
 	t.Helper()
 	r, _, err := f.s.Participate(context.Background(), f.account.ID, f.campaign.ID, f.submit(email, map[string]*bool{
@@ -88,23 +97,17 @@ func TestConfirm(t *testing.T) {
 	ctx := context.Background()
 	f := newFormFixture(t)
 	r := f.participate(t, "ada@example.com", false, true)
-	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StatePending {
-		t.Fatalf("before confirmation: got %s, want pending", got)
-	}
+	f.wantState(t, r.ParticipantID, f.daily.ID, assent.StatePending, "before confirmation")
 	token := pendingToken(t, f.s)
 	info, err := f.s.ConfirmationByToken(ctx, token)
 	if err != nil || info.Confirmed || len(info.Optins) != 1 || info.Optins[0] != "Daily deals text" {
 		t.Fatalf("confirmation info: got %+v %v", info, err)
 	}
-	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StatePending {
-		t.Errorf("looking at the link confirmed it: got %s, want pending", got)
-	}
+	f.wantState(t, r.ParticipantID, f.daily.ID, assent.StatePending, "looking at the link confirmed it")
 	if _, err := f.s.Confirm(ctx, token); err != nil {
 		t.Fatal(err)
 	}
-	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StateGiven {
-		t.Errorf("after confirmation: got %s, want given", got)
-	}
+	f.wantState(t, r.ParticipantID, f.daily.ID, assent.StateGiven, "after confirmation")
 	// Single use: a second confirmation records nothing more.
 	before := countEvents(t, f.s)
 	info, err = f.s.Confirm(ctx, token)
@@ -116,9 +119,7 @@ func TestConfirm(t *testing.T) {
 	}
 	// Accepting again once given sends no new confirmation.
 	f.participate(t, "ada@example.com", false, true)
-	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StateGiven {
-		t.Errorf("accepted again: got %s, want given", got)
-	}
+	f.wantState(t, r.ParticipantID, f.daily.ID, assent.StateGiven, "accepted again")
 	if n := countRows(t, f.s, "confirmations"); n != 1 {
 		t.Errorf("confirmations: got %d, want 1", n)
 	}
@@ -141,9 +142,7 @@ func TestExpireConfirmations(t *testing.T) {
 	if n, err := f.s.ExpireConfirmations(ctx); err != nil || n != 1 {
 		t.Fatalf("after the deadline: expired %d (%v), want 1", n, err)
 	}
-	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StateExpired {
-		t.Errorf("after expiry: got %s, want expired", got)
-	}
+	f.wantState(t, r.ParticipantID, f.daily.ID, assent.StateExpired, "after expiry")
 	if _, err := f.s.Confirm(ctx, token); assent.ErrorCode(err) != assent.ECONFLICT {
 		t.Errorf("confirming an expired link: got %v, want ECONFLICT", err)
 	}
@@ -170,15 +169,11 @@ func TestExpiryLeavesALaterLinkWorking(t *testing.T) {
 	if n, err := f.s.ExpireConfirmations(ctx); err != nil || n != 1 {
 		t.Fatalf("expired %d (%v), want the first confirmation", n, err)
 	}
-	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StatePending {
-		t.Fatalf("after the first link expired: got %s, want pending", got)
-	}
+	f.wantState(t, r.ParticipantID, f.daily.ID, assent.StatePending, "after the first link expired")
 	if _, err := f.s.Confirm(ctx, second); err != nil {
 		t.Fatal(err)
 	}
-	if got := stateOf(t, f.s, f.account.ID, r.ParticipantID, f.daily.ID); got != assent.StateGiven {
-		t.Errorf("after the second link: got %s, want given", got)
-	}
+	f.wantState(t, r.ParticipantID, f.daily.ID, assent.StateGiven, "after the second link")
 }
 
 func TestEraseKeepsAnonymousProof(t *testing.T) {

@@ -202,18 +202,7 @@ func TestImportSamePersonInOneBatch(t *testing.T) {
 		line(time.Minute, "BO@example.com ", no(), no()),
 		line(2*time.Minute, "cy@example.com", no(), yes()),
 	}
-	im, err := f.s.NewImporter(ctx, f.account.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range lines {
-		if err := im.Check(ctx, &lines[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := im.Write(ctx, lines); err != nil {
-		t.Fatal(err)
-	}
+	importOneBatch(t, f.s, f.account.ID, lines)
 	for table, want := range map[string]int{"participants": 2, "participations": 3, "consent_events": 12,
 		"confirmations": 1, "mail_outbox": 0} {
 		if got := storetest.Count(t, f.s, table); got != want {
@@ -233,6 +222,27 @@ func TestImportSamePersonInOneBatch(t *testing.T) {
 		if w, ok := want[a.ID]; ok && a.State != w {
 			t.Errorf("bo's %s: got %q, want %q", a.ID, a.State, w)
 		}
+	}
+}
+
+// importOneBatch checks lines and imports them in one batch.
+func importOneBatch(t *testing.T, s *store.Store, accountID string, lines []store.ImportLine) {
+	t.Helper()
+	ctx := context.Background()
+	im, err := s.NewImporter(ctx, accountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range lines {
+		if err := im.Check(ctx, &lines[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := im.Write(ctx, lines); err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Finish(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -281,21 +291,7 @@ func TestImportExpiresLapsedConfirmations(t *testing.T) {
 		line(15*day, "bo@example.com"),
 		line(2*day, "cy@example.com"),
 	}
-	im, err := f.s.NewImporter(ctx, f.account.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range lines {
-		if err := im.Check(ctx, &lines[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := im.Write(ctx, lines); err != nil {
-		t.Fatal(err)
-	}
-	if err := im.Finish(ctx); err != nil {
-		t.Fatal(err)
-	}
+	importOneBatch(t, f.s, f.account.ID, lines)
 	at := func(ago time.Duration) string { return now.Add(-ago).Add(ttl).Format(time.DateTime) }
 	ids := map[string]string{}
 	for _, l := range lines {
