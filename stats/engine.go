@@ -25,6 +25,7 @@
 package stats
 
 import (
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +63,11 @@ type Engine struct {
 	queueMu sync.Mutex // guards queue
 	queue   []change
 	applyMu sync.Mutex // one apply at a time, so that changes keep their order
+
+	// slots bounds how many queries count at once: one fewer than the
+	// processors Go runs on (at least one), so that reports asked for in a
+	// loop never take every core from the write path.
+	slots chan struct{}
 }
 
 // change is a queued Add (confirmed nil) or SetConfirmed.
@@ -77,7 +83,7 @@ const maxQueue = 4096
 
 // NewEngine returns an empty Engine.
 func NewEngine() *Engine {
-	return &Engine{accounts: map[string]*accountData{}}
+	return &Engine{accounts: map[string]*accountData{}, slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))}
 }
 
 type accountData struct {

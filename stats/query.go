@@ -287,6 +287,8 @@ func cover(from, to Day, weeks, months bool) []span {
 // and each distinct pattern is then attributed to opt-ins and categories
 // once.
 func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
+	e.slots <- struct{}{}
+	defer func() { <-e.slots }()
 	e.apply()
 	e.mu.RLock()
 	defer e.mu.RUnlock()
