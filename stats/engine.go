@@ -28,6 +28,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -68,6 +69,13 @@ type Engine struct {
 	// processors Go runs on (at least one), so that reports asked for in a
 	// loop never take every core from the write path.
 	slots chan struct{}
+	// summaryMin is how many answer patterns a frozen cell needs for its
+	// summary to be kept (see summary).
+	summaryMin int
+	// scopes numbers what a summary depends on (categorisation, focus,
+	// new participants only), so that a cell finds its own with a number.
+	scopesMu sync.Mutex
+	scopes   map[string]uint32
 }
 
 // change is a queued Add (confirmed nil) or SetConfirmed.
@@ -83,7 +91,8 @@ const maxQueue = 4096
 
 // NewEngine returns an empty Engine.
 func NewEngine() *Engine {
-	return &Engine{accounts: map[string]*accountData{}, slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))}
+	return &Engine{accounts: map[string]*accountData{}, slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
+		summaryMin: summaryMin, scopes: map[string]uint32{}}
 }
 
 type accountData struct {
@@ -140,6 +149,11 @@ type cell struct {
 	end    Day                       // the last day of the span
 	people map[int32]*roaring.Bitmap // participants per form
 	latest map[formNew]time.Time     // the newest participation per form and newness
+	// summaries are a frozen cell's counts attributed to opt-ins and
+	// categories, for the last few scopes (see summary) that queries asked
+	// for, newest first; replaced whole, never changed; emptied when the
+	// cell thaws.
+	summaries atomic.Pointer[[]*summary]
 }
 
 // each calls fn with every pattern of the cell and its count.
@@ -170,6 +184,7 @@ func (a *accountData) thaw(c *cell) map[patternKey]int64 {
 			c.counts[k] = c.ns[i]
 		}
 		c.keys, c.ns = nil, nil
+		c.summaries.Store(nil)
 		a.thawed = append(a.thawed, c)
 	}
 	return c.counts

@@ -1,6 +1,9 @@
 package stats
 
 import (
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -98,6 +101,9 @@ type plan struct {
 	cat                        *Catalog
 	focus                      map[string]bool
 	optinAt, categoryAt, subAt map[string]int32
+	e                          *Engine
+	newOnly                    bool
+	scopeID                    uint32 // see scope; 0 until asked for
 }
 
 func (a *accountData) plan(cat *Catalog, q *Query) *plan {
@@ -150,6 +156,131 @@ func addMask(ms []groupMask, index int32, bit uint64) []groupMask {
 		}
 	}
 	return append(ms, groupMask{index, bit})
+}
+
+// summary is a frozen cell's counts attributed to opt-ins, categories and
+// subcategories by id, for one scope: a categorisation, a focus, and
+// whether only new participants count (numbered by Engine.scope).
+type summary struct {
+	scope                             uint32
+	participations, new               int64
+	optins, categories, subcategories []idCounts
+}
+
+// idCounts are the counts of one opt-in, category or subcategory.
+type idCounts struct {
+	id string
+	c  Counts
+}
+
+// summaryMin is how many patterns make a frozen cell worth summarising:
+// below it, attributing its patterns costs no more than merging a summary.
+// (Engine.summaryMin: tests change it.)
+const summaryMin = 32
+
+// summariesKept is how many scopes a cell keeps a summary for.
+const summariesKept = 4
+
+// summary returns the summary of x for the query of plan p, making it when
+// needed, or nil when x has none to give: thawed, or too small to gain.
+func (p *plan) summary(x *cell, keep func(int32, bool) bool) *summary {
+	if x.counts != nil || len(x.keys) < p.e.summaryMin {
+		return nil
+	}
+	scope := p.scope()
+	var kept []*summary
+	if l := x.summaries.Load(); l != nil {
+		kept = *l
+	}
+	for _, s := range kept {
+		if s.scope == scope {
+			return s
+		}
+	}
+	t := p.newSums()
+	for i, k := range x.keys {
+		if keep(k.form, k.new) {
+			t.add(p.masks(k.form), k, x.ns[i])
+		}
+	}
+	s := &summary{scope: scope, participations: t.participations, new: t.new}
+	pick := func(keys []string, counts []Counts) []idCounts {
+		var out []idCounts
+		for i := range counts {
+			if counts[i].Displays > 0 {
+				out = append(out, idCounts{keys[i], counts[i]})
+			}
+		}
+		return out
+	}
+	s.optins, s.categories, s.subcategories = pick(p.optins, t.optins), pick(p.categories, t.categories),
+		pick(p.subcategories, t.subcategories)
+	// Another query may replace the list at the same time: one of the two
+	// summaries is lost and made again later; both are right.
+	list := append([]*summary{s}, kept[:min(len(kept), summariesKept-1)]...)
+	x.summaries.Store(&list)
+	return s
+}
+
+// scope returns the number of what the plan's counts depend on beyond the
+// answers: the categorisation, the focus and whether only new participants
+// count.
+func (p *plan) scope() uint32 {
+	if p.scopeID == 0 {
+		ids := make([]string, 0, len(p.cat.Optins))
+		for id := range p.cat.Optins {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		var b strings.Builder
+		for _, id := range ids {
+			o := p.cat.Optins[id]
+			fmt.Fprintf(&b, "%s:%s/%s;", id, strings.Join(o.Categories, ","), strings.Join(o.Subcategories, ","))
+		}
+		b.WriteString("|focus:")
+		if p.focus != nil {
+			focus := make([]string, 0, len(p.focus))
+			for id, in := range p.focus {
+				if in {
+					focus = append(focus, id)
+				}
+			}
+			sort.Strings(focus)
+			b.WriteString(strings.Join(focus, ","))
+		} else {
+			b.WriteString("*")
+		}
+		fmt.Fprintf(&b, "|new:%t", p.newOnly)
+		p.scopeID = p.e.scope(b.String())
+	}
+	return p.scopeID
+}
+
+// scope numbers a summary scope, the same key the same number.
+func (e *Engine) scope(key string) uint32 {
+	e.scopesMu.Lock()
+	defer e.scopesMu.Unlock()
+	n, ok := e.scopes[key]
+	if !ok {
+		n = uint32(len(e.scopes) + 1)
+		e.scopes[key] = n
+	}
+	return n
+}
+
+// addSummary adds a cell's summary to t.
+func (t *sums) addSummary(p *plan, s *summary) {
+	t.participations += s.participations
+	t.new += s.new
+	for _, e := range s.optins {
+		countsAt(&t.optins, number(p.optinAt, &p.optins, e.id)).add(e.c)
+	}
+	for _, e := range s.categories {
+		countsAt(&t.categories, number(p.categoryAt, &p.categories, e.id)).add(e.c)
+	}
+	for _, e := range s.subcategories {
+		countsAt(&t.subcategories, number(p.subAt, &p.subcategories, e.id)).add(e.c)
+	}
 }
 
 // sums are Totals being counted, in slices indexed as the plan numbers.
@@ -285,7 +416,9 @@ func cover(from, to Day, weeks, months bool) []span {
 // the categorisation cat. Counts are first summed per answer pattern over
 // the cells the period covers (months, then weeks and days at the edges),
 // and each distinct pattern is then attributed to opt-ins and categories
-// once.
+// once. A frozen cell of many patterns gives instead its summary,
+// attributed once for the query's categorisation, focus and newness, and
+// kept for the next query of that scope.
 func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	e.slots <- struct{}{}
 	defer func() { <-e.slots }()
@@ -299,6 +432,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		return res
 	}
 	p := a.plan(cat, &q)
+	p.e, p.newOnly = e, q.NewOnly
 	// A form that showed no opt-in of the focus is out of scope; without a
 	// focus, every participation counts, those of a form without opt-ins too.
 	keep := func(form int32, isNew bool) bool {
@@ -314,16 +448,21 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 			continue
 		}
 		clear(sum)
+		t := p.newSums()
 		for _, sp := range whole {
 			x := c.at(sp)
 			if x == nil {
 				continue
 			}
-			x.each(func(k patternKey, n int64) {
-				if keep(k.form, k.new) {
-					sum[k] += n
-				}
-			})
+			if s := p.summary(x, keep); s != nil {
+				t.addSummary(p, s)
+			} else {
+				x.each(func(k patternKey, n int64) {
+					if keep(k.form, k.new) {
+						sum[k] += n
+					}
+				})
+			}
 			for fn, at := range x.latest {
 				if keep(fn.form, fn.new) && at.After(res.AsOf) {
 					res.AsOf = at
@@ -337,12 +476,11 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 				}
 			}
 		}
-		if len(sum) == 0 {
-			continue
-		}
-		t := p.newSums()
 		for k, n := range sum {
 			t.add(p.masks(k.form), k, n)
+		}
+		if t.participations == 0 {
+			continue
 		}
 		res.ByCampaign[id] = p.totals(t)
 		all.merge(t)
@@ -396,6 +534,10 @@ func (a *accountData) series(q Query, p *plan, keep func(int32, bool) bool) []Se
 			for _, sp := range spans {
 				x := c.at(sp)
 				if x == nil {
+					continue
+				}
+				if s := p.summary(x, keep); s != nil {
+					t.addSummary(p, s)
 					continue
 				}
 				x.each(func(k patternKey, n int64) {
