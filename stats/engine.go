@@ -74,8 +74,9 @@ type Engine struct {
 	summaryMin int
 	// scopes numbers what a summary depends on (categorisation, focus,
 	// new participants only), so that a cell finds its own with a number.
-	scopesMu sync.Mutex
-	scopes   map[string]uint32
+	scopesMu  sync.Mutex
+	scopes    map[string]uint32
+	lastScope uint32
 }
 
 // change is a queued Add (confirmed nil) or SetConfirmed.

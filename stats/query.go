@@ -256,13 +256,23 @@ func (p *plan) scope() uint32 {
 	return p.scopeID
 }
 
-// scope numbers a summary scope, the same key the same number.
+// maxScopes bounds the scopes remembered: every categorisation change
+// makes new ones.
+const maxScopes = 10_000
+
+// scope numbers a summary scope, the same key the same number. Numbers are
+// never given twice: once maxScopes are remembered they are forgotten, and
+// the summaries made for them are simply never found again.
 func (e *Engine) scope(key string) uint32 {
 	e.scopesMu.Lock()
 	defer e.scopesMu.Unlock()
 	n, ok := e.scopes[key]
 	if !ok {
-		n = uint32(len(e.scopes) + 1)
+		if len(e.scopes) >= maxScopes {
+			clear(e.scopes)
+		}
+		e.lastScope++
+		n = e.lastScope
 		e.scopes[key] = n
 	}
 	return n
