@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/assentdev/assent"
+	"github.com/assentdev/assent/store"
 	"github.com/assentdev/assent/webhook"
 )
 
@@ -198,6 +199,7 @@ func TestConsentEventPayloads(t *testing.T) {
 		t.Fatalf("confirmation emails: got %v (%v), want 1", mails, err)
 	}
 	adaToken := mails[0].Token
+	var expiredAt time.Time
 	tests := []struct {
 		name   string
 		act    func() string // returns the participant id
@@ -239,6 +241,7 @@ func TestConsentEventPayloads(t *testing.T) {
 		}, []string{f.news.ID, f.rules.ID, f.daily.ID}},
 		{"expired", func() string {
 			bo := f.participate("bo@example.com", f.rules, f.daily)
+			expiredAt = f.clock.Now().Add(store.DefaultConfirmationTTL)
 			f.deliver(f.dispatcher()) // nothing: this endpoint does not take participations
 			f.clock.Add(8 * 24 * time.Hour)
 			if n, err := f.st.ExpireConfirmations(ctx); err != nil || n != 1 {
@@ -268,7 +271,11 @@ func TestConsentEventPayloads(t *testing.T) {
 		token, _ := f.st.PreferencesToken(ctx, f.account.ID, participant)
 		tt.want["data.participant.id"] = participant
 		tt.want["data.participant.preferences_url"] = "https://assent.example/preferences/" + token
-		tt.want["created_at"] = f.clock.Now().Format(time.RFC3339)
+		created := f.clock.Now()
+		if tt.name == "expired" {
+			created = expiredAt // an expiry is dated when the confirmation ran out, not when the job came by
+		}
+		tt.want["created_at"] = created.Format(time.RFC3339)
 		for path, want := range tt.want {
 			if got := at(body, path); !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: %s: got %#v, want %#v", tt.name, path, got, want)
