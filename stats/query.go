@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -235,7 +234,18 @@ func (p *plan) scope() uint32 {
 		var b strings.Builder
 		for _, id := range ids {
 			o := p.cat.Optins[id]
-			fmt.Fprintf(&b, "%s:%s/%s;", id, strings.Join(o.Categories, ","), strings.Join(o.Subcategories, ","))
+			b.WriteString(id)
+			b.WriteByte(':')
+			for _, k := range o.Categories {
+				b.WriteString(k)
+				b.WriteByte(',')
+			}
+			b.WriteByte('/')
+			for _, v := range o.Subcategories {
+				b.WriteString(v)
+				b.WriteByte(',')
+			}
+			b.WriteByte(';')
 		}
 		b.WriteString("|focus:")
 		if p.focus != nil {
@@ -250,7 +260,9 @@ func (p *plan) scope() uint32 {
 		} else {
 			b.WriteString("*")
 		}
-		fmt.Fprintf(&b, "|new:%t", p.newOnly)
+		if p.newOnly {
+			b.WriteString("|new")
+		}
 		p.scopeID = p.e.scope(b.String())
 	}
 	return p.scopeID

@@ -368,7 +368,9 @@ func (b *batch) requestConfirmation(w *participationWrite, p *person, r *assent.
 	ids := make([]string, len(optins))
 	for i, o := range optins {
 		ids[i] = o.ID
-		b.pendingBy[consentKey{p.id, o.ID}] = id
+		if w.imported { // only an import expires confirmations in the batch
+			b.pendingBy[consentKey{p.id, o.ID}] = id
+		}
 	}
 	expires := w.at.Add(b.s.ConfirmationTTL)
 	var expiredAt any // NULL: open

@@ -627,4 +627,44 @@ func TestImportCommand(t *testing.T) {
 	if _, _, err := importFile(""); err == nil || !strings.Contains(err.Error(), "import needs -file") {
 		t.Errorf("no file: got %v", err)
 	}
+
+	// A double opt-in accepted three days ago and never confirmed: expired
+	// by the import with -confirmation-ttl 48h, still waiting with the
+	// default 7 days.
+	daily, err := st.CreateOptin(ctx, acct.ID, assent.Optin{Name: "Daily", Language: "en", Text: "Daily deals",
+		Display: assent.DisplayCheckbox, DoubleOptin: true, Subcategories: []string{assent.CategoryNewsletterMarketing}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := st.CreateCampaign(ctx, acct.ID, assent.Campaign{Name: "Deals", Language: "en", Optins: []string{daily.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Add(-72 * time.Hour).Format(time.RFC3339)
+	for _, tc := range []struct {
+		email string
+		args  []string
+		want  assent.ConsentState
+	}{
+		{"eve@example.com", []string{"-confirmation-ttl", "48h"}, assent.StateExpired},
+		{"fay@example.com", nil, assent.StatePending},
+	} {
+		l := fmt.Sprintf(`{"campaign_id":%q,"created_at":%q,"email":%q,"answers":{%q:true}}`, dc.ID, at, tc.email, daily.ID)
+		if _, _, err := importFile(l+"\n", append([]string{"-file", "-"}, tc.args...)...); err != nil {
+			t.Fatalf("%s: %v", tc.email, err)
+		}
+		p, err := st.ParticipantByEmail(ctx, acct.ID, tc.email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got assent.ConsentState
+		for _, c := range p.Consents {
+			if c.OptinID == daily.ID {
+				got = c.State
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s %v: got %q, want %q", tc.email, tc.args, got, tc.want)
+		}
+	}
 }
