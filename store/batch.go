@@ -43,6 +43,9 @@ type batch struct {
 	// for, set by the batch's latest pending event of it.
 	pendingBy map[consentKey]string
 	lapsed    []lapsed
+	// numbered is, per account, the participations' numbers before the
+	// batch (from) and the last one it gave (to).
+	numbered map[string]span
 }
 
 // lapsed is an imported confirmation whose time ran out before the import:
@@ -72,7 +75,7 @@ type person struct {
 func (s *Store) newBatch(tx *sql.Tx) *batch {
 	return &batch{s: s, tx: tx, l: s.newLedger(tx), ob: s.newOutbox(tx), people: map[personKey]*person{},
 		consentAt: map[consentKey]int{}, answered: map[string]bool{}, renamed: map[*person]bool{},
-		keys: map[personKey]int{}, pendingBy: map[consentKey]string{}}
+		keys: map[personKey]int{}, pendingBy: map[consentKey]string{}, numbered: map[string]span{}}
 }
 
 // record writes the participations ws, which must be sorted by account,
@@ -180,6 +183,12 @@ func (b *batch) resolvePeople(ctx context.Context, ws []*participationWrite, liv
 		if _, err := b.l.head(ctx, acct); err != nil {
 			return err
 		}
+		var count int64
+		if err := b.tx.QueryRowContext(ctx, `SELECT participations_count FROM accounts WHERE id = $1`, acct).
+			Scan(&count); err != nil {
+			return err
+		}
+		b.numbered[acct] = span{count, count}
 		emails := byAccount[acct]
 		for start := 0; start < len(emails); start += 500 {
 			chunk := emails[start:min(start+500, len(emails))]
@@ -293,7 +302,10 @@ func (b *batch) add(w *participationWrite) (writeResult, string) {
 	}
 
 	ipHash := IPHash(acct.secret, sub.IP)
-	b.participations = append(b.participations, []any{r.ID, acct.id, w.campaign.ID, p.id, p.seq, r.NewParticipant,
+	n := b.numbered[acct.id]
+	n.to++
+	b.numbered[acct.id] = n
+	b.participations = append(b.participations, []any{r.ID, acct.id, n.to, w.campaign.ID, p.id, p.seq, r.NewParticipant,
 		micros(w.at), localDay(w.at, acct.location), ipHash, sub.UserAgent, sub.UTM.Source, sub.UTM.Medium,
 		sub.UTM.Campaign, sub.UTM.Term, sub.UTM.Content, sub.Source})
 	fact := stats.Participation{Campaign: w.campaign.ID, Day: stats.DayOf(w.at, acct.location), Seq: uint32(p.seq),
@@ -420,7 +432,7 @@ func (b *batch) flush(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := b.s.insertRows(ctx, tx, `INSERT INTO participations (id, account_id, campaign_id, participant_id,
+	if err := b.s.insertRows(ctx, tx, `INSERT INTO participations (id, account_id, seq, campaign_id, participant_id,
 		participant_seq, new_participant, created_at, day, ip_hash, user_agent, utm_source, utm_medium, utm_campaign,
 		utm_term, utm_content, source)`, b.participations, ""); err != nil {
 		return err
@@ -455,6 +467,14 @@ func (b *batch) flush(ctx context.Context) error {
 	sort.Strings(answered)
 	if err := markAnswered(ctx, tx, answered); err != nil {
 		return err
+	}
+	for acct, n := range b.numbered {
+		if n.to == n.from {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET participations_count = $1 WHERE id = $2`, n.to, acct); err != nil {
+			return err
+		}
 	}
 	return b.l.flush(ctx)
 }

@@ -155,6 +155,7 @@ func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, er
 	var info ConfirmationInfo
 	var recount func()
 	var ob *outbox
+	var l *ledger
 	var err error
 	// The commit and the move of the confirmed count run in the writer,
 	// between two batches: no reload of the statistics can fall between
@@ -175,7 +176,8 @@ func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, er
 			}
 			now := s.now()
 			ob = s.newOutbox(tx)
-			changed, err := s.appendConfirmationEvents(ctx, tx, ob, info.AccountID, info.ParticipantID, id, optinIDs,
+			l = s.newLedger(tx)
+			changed, err := s.appendConfirmationEvents(ctx, tx, l, ob, info.AccountID, info.ParticipantID, id, optinIDs,
 				assent.EventConfirmed, assent.SourceConfirmation, now)
 			if err != nil {
 				return err
@@ -187,6 +189,9 @@ func (s *Store) Confirm(ctx context.Context, token string) (ConfirmationInfo, er
 			recount, err = s.confirmAnswers(ctx, tx, id, changed)
 			return err
 		})
+		if err == nil && l != nil {
+			s.follow.committed(nil, l.spans()) // counted here, by recount
+		}
 		if err == nil && recount != nil {
 			recount()
 		}
@@ -231,9 +236,8 @@ func (s *Store) confirmAnswers(ctx context.Context, tx *sql.Tx, confirmationID s
 // appendConfirmationEvents records an event of type t (confirmed or
 // expired) for each of the opt-ins that is still pending for the
 // participant, announces them in one webhook event in ob, and returns them.
-func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, ob *outbox, accountID, participantID, confirmationID string,
+func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, l *ledger, ob *outbox, accountID, participantID, confirmationID string,
 	optinIDs []string, t assent.EventType, source string, now time.Time) ([]string, error) {
-	l := s.newLedger(tx)
 	var waiting map[string]bool
 	if t == assent.EventExpired {
 		var err error
@@ -315,6 +319,7 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 		now := s.now()
 		n := 0
 		var ob *outbox
+		var l *ledger
 		var err error
 		// A small group at a time, between two batches of the participation
 		// writer: a backlog (say, after importing a year of unconfirmed
@@ -322,7 +327,7 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 		// one writer connection, for long while participations wait.
 		s.writer.between(func() {
 			err = s.tx(ctx, func(tx *sql.Tx) error {
-				ob = s.newOutbox(tx)
+				ob, l = s.newOutbox(tx), s.newLedger(tx)
 				rows, err := tx.QueryContext(ctx, `SELECT id, account_id, participant_id, optin_ids, expires_at FROM confirmations
 				WHERE expires_at <= $1 AND confirmed_at IS NULL AND expired_at IS NULL ORDER BY account_id, id LIMIT `+strconv.Itoa(expiryGroup), micros(now))
 				if err != nil {
@@ -349,7 +354,7 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 					// Dated when the time ran out, not when the job came by
 					// (after a restart, say).
 					at := fromMicros(d.expires)
-					if _, err := s.appendConfirmationEvents(ctx, tx, ob, d.account, d.participant, d.id, strings.Fields(d.optins),
+					if _, err := s.appendConfirmationEvents(ctx, tx, l, ob, d.account, d.participant, d.id, strings.Fields(d.optins),
 						assent.EventExpired, assent.SourceExpiry, at); err != nil {
 						return err
 					}
@@ -360,6 +365,9 @@ func (s *Store) ExpireConfirmations(ctx context.Context) (int, error) {
 				n = len(list)
 				return nil
 			})
+			if err == nil {
+				s.follow.committed(nil, l.spans()) // expiries move no statistic
+			}
 		})
 		if err != nil {
 			return total, wrap("expire confirmations", err)

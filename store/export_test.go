@@ -25,3 +25,7 @@ func ScalarForTest(s *Store, query string, args ...any) (string, error) {
 	err := s.db.QueryRowContext(context.Background(), query, args...).Scan(&v)
 	return v.String, err
 }
+
+// ForgetForTest empties the one-second cache of keys, accounts, forms and
+// report names, as a second passing would.
+func ForgetForTest(s *Store) { s.forget() }

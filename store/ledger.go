@@ -14,7 +14,8 @@ type ledger struct {
 	s     *Store
 	tx    *sql.Tx
 	heads map[string]chainHead
-	dirty map[string]bool // accounts whose head moved
+	first map[string]int64 // each account's head before this transaction
+	dirty map[string]bool  // accounts whose head moved
 }
 
 type chainHead struct {
@@ -23,7 +24,7 @@ type chainHead struct {
 }
 
 func (s *Store) newLedger(tx *sql.Tx) *ledger {
-	return &ledger{s: s, tx: tx, heads: map[string]chainHead{}, dirty: map[string]bool{}}
+	return &ledger{s: s, tx: tx, heads: map[string]chainHead{}, first: map[string]int64{}, dirty: map[string]bool{}}
 }
 
 // head returns the account's last event, locking the account first so that
@@ -41,6 +42,7 @@ func (l *ledger) head(ctx context.Context, accountID string) (chainHead, error) 
 		return h, err
 	}
 	l.heads[accountID] = h
+	l.first[accountID] = h.seq
 	return h, nil
 }
 

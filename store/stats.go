@@ -20,23 +20,12 @@ import (
 //
 // It reads the participations of every account in one pass (there is no
 // index by account: one pass per account would read the whole table as
-// many times), between two write batches.
+// many times), between two write batches, in one snapshot that also tells
+// CatchUp where to go on from.
 func (s *Store) LoadStats(ctx context.Context) error {
 	var err error
-	s.writer.between(func() {
-		var accounts []assent.Account
-		if accounts, err = s.Accounts(ctx); err != nil {
-			return
-		}
-		fresh := stats.NewEngine()
-		if err = s.countParticipations(ctx, accounts, fresh); err != nil {
-			return
-		}
-		for _, a := range accounts {
-			s.Stats.Adopt(a.ID, fresh)
-		}
-	})
-	return err
+	s.writer.between(func() { err = s.recountFrom(ctx, "") })
+	return wrap("load stats", err)
 }
 
 // ReloadStats counts the account's participations again, for instance
@@ -44,68 +33,95 @@ func (s *Store) LoadStats(ctx context.Context) error {
 // no participation is counted twice or missed.
 func (s *Store) ReloadStats(ctx context.Context, accountID string) error {
 	var err error
-	s.writer.between(func() {
-		var acct assent.Account
-		if acct, err = s.Account(ctx, accountID); err != nil {
-			return
-		}
-		fresh := stats.NewEngine()
-		if err = s.countParticipations(ctx, []assent.Account{acct}, fresh); err == nil {
-			s.Stats.Adopt(accountID, fresh)
-		}
-	})
-	return err
+	s.writer.between(func() { err = s.recountFrom(ctx, accountID) })
+	return wrap("load stats", err)
 }
 
-// countParticipations counts the participations of accounts into into, in
-// one query: filtered by account when there is one, else over the whole
-// table, skipping the rows of accounts not listed.
-func (s *Store) countParticipations(ctx context.Context, accounts []assent.Account, into *stats.Engine) error {
-	loaders := map[string]*statsLoader{}
-	for _, a := range accounts {
-		loc, err := time.LoadLocation(a.TimeZone)
-		if err != nil {
-			return wrap("load stats", err)
-		}
-		loaders[a.ID] = newStatsLoader(loc)
-	}
-	// One row per participation, its answers folded into one value (see
-	// answerItem; a participation in a form without opt-ins has none), in
-	// no particular order: the counts do not depend on it. A join ordered
-	// by participation and position returned a row per answer, each
-	// repeating the participation, and sorted them all.
-	q := `SELECT p.account_id, p.campaign_id, p.participant_seq, p.new_participant, p.created_at,
-		COALESCE((SELECT string_agg(` + answerItem + `, ',') FROM participation_answers a WHERE a.participation_id = p.id), '')
-		FROM participations p`
-	var args []any
-	if len(accounts) == 1 {
-		q, args = q+` WHERE p.account_id = $1`, []any{accounts[0].ID}
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+// recountFrom counts the participations of account (of every account when
+// empty) again, from a snapshot.
+func (s *Store) recountFrom(ctx context.Context, account string) error {
+	tx, err := s.snapshot(ctx)
 	if err != nil {
-		return wrap("load stats", err)
+		return err
+	}
+	defer tx.Rollback()
+	heads, err := accountHeads(ctx, tx, account)
+	if err != nil {
+		return err
+	}
+	if account != "" && len(heads) == 0 {
+		return assent.Errorf(assent.ENOTFOUND, "no account has the id %q", account)
+	}
+	return s.recount(ctx, tx, heads)
+}
+
+// recount counts the participations of the accounts of heads, as tx shows
+// them, into a fresh engine whose accounts then replace those of s.Stats,
+// and tells the follower where each account's count stands.
+func (s *Store) recount(ctx context.Context, tx *sql.Tx, heads []accountHead) error {
+	loaders := map[string]*statsLoader{}
+	for _, h := range heads {
+		loc, err := time.LoadLocation(h.zone)
+		if err != nil {
+			return err
+		}
+		loaders[h.account] = newStatsLoader(loc)
+	}
+	// One query: filtered by account when there is one, else over the
+	// whole table.
+	q, args := participationFacts, []any(nil)
+	if len(heads) == 1 {
+		q, args = q+` WHERE p.account_id = $1`, []any{heads[0].account}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
+	fresh := stats.NewEngine()
+	if err := countRows(rows, loaders, fresh); err != nil {
+		return err
+	}
+	for _, h := range heads {
+		s.Stats.Adopt(h.account, fresh)
+		s.follow.counted(h)
+	}
+	return nil
+}
+
+// participationFacts reads what the statistics count of participations:
+// one row per participation, its answers folded into one value (see
+// answerItem; a participation in a form without opt-ins has none), in no
+// particular order: the counts do not depend on it. A join ordered by
+// participation and position returned a row per answer, each repeating the
+// participation, and sorted them all.
+const participationFacts = `SELECT p.account_id, p.campaign_id, p.participant_seq, p.new_participant, p.created_at,
+	COALESCE((SELECT string_agg(` + answerItem + `, ',') FROM participation_answers a WHERE a.participation_id = p.id), '')
+	FROM participations p`
+
+// countRows counts the rows of a participationFacts query into into,
+// skipping those of accounts without a loader.
+func countRows(rows *sql.Rows, loaders map[string]*statsLoader, into *stats.Engine) error {
 	for rows.Next() {
 		var accountID, list string
 		var p stats.Participation
 		var seq, created int64
 		if err := rows.Scan(&accountID, &p.Campaign, &seq, &p.New, &created, &list); err != nil {
-			return wrap("load stats", err)
+			return err
 		}
 		l := loaders[accountID]
 		if l == nil {
-			continue // not listed (or created since the list was read)
+			continue // not asked for (or created since the list was read)
 		}
 		f, err := l.form(list)
 		if err != nil {
-			return wrap("load stats", err)
+			return err
 		}
 		at := fromMicros(created)
 		p.Day, p.Seq, p.Form, p.Accepted, p.Confirmed = l.day(created, at), uint32(seq), f.ids, f.accepted, f.confirmed
 		into.Add(accountID, p, at)
 	}
-	return wrap("load stats", rows.Err())
+	return rows.Err()
 }
 
 // statsLoader turns the rows LoadStats reads into stats.Participations,

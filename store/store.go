@@ -49,6 +49,8 @@ type Store struct {
 	Stats *stats.Engine
 
 	writer *writer
+	// follow tells which events of the ledger s.Stats counts (CatchUp).
+	follow *follower
 	// meta caches what the write path reads of keys, accounts and forms.
 	meta metaCache
 	// stmts holds the writer's prepared statements on SQLite, by their
@@ -62,7 +64,7 @@ type Store struct {
 // or a "postgres://" URL. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{Now: time.Now, ConfirmationTTL: DefaultConfirmationTTL, Stats: stats.NewEngine(),
-		webhooksQueued: make(chan struct{}, 1)}
+		follow: newFollower(), webhooksQueued: make(chan struct{}, 1)}
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		cfg, err := pgx.ParseConfig(dsn)

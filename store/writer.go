@@ -166,9 +166,11 @@ func (wr *writer) commit(ws []*participationWrite) ([]writeResult, error) {
 	var results []writeResult
 	ctx := context.Background()
 	var ob *outbox
+	var l *ledger
+	var numbered map[string]span
 	err := wr.s.tx(ctx, func(tx *sql.Tx) error {
 		b := wr.s.newBatch(tx)
-		ob = b.ob // one read of each account's webhook endpoints per batch
+		ob, l, numbered = b.ob, b.l, b.numbered // one read of each account's webhook endpoints per batch
 		zones := map[string]*time.Location{}
 		for _, w := range ws {
 			// The day of a participation is taken in the account's time
@@ -191,6 +193,7 @@ func (wr *writer) commit(ws []*participationWrite) ([]writeResult, error) {
 		return err
 	})
 	if err == nil {
+		wr.s.follow.committed(numbered, l.spans()) // counted by the caller
 		ob.notify()
 		wr.s.prepareInserts(ctx)
 	}

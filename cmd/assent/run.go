@@ -290,6 +290,7 @@ func (e env) serveStore(ctx context.Context, st *store.Store, log *slog.Logger, 
 			Password: o.smtpPassword, BaseURL: baseURL}).Run(bgCtx)
 	})
 	background.Go(func() { expireConfirmations(bgCtx, st, log) })
+	background.Go(func() { catchUp(bgCtx, st, log) })
 	// Stopping the dispatcher lets calls in flight finish (or time out)
 	// and records them; a delivery it could not finish is due again.
 	background.Go(func() { webhook.New(st, log).Run(bgCtx) })
@@ -342,6 +343,32 @@ func expireConfirmations(ctx context.Context, st *store.Store, log *slog.Logger)
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// catchUp counts into the statistics what other processes serving the
+// same database commit, every store.CatchUpInterval, so that a report here
+// includes what they acknowledged within a second (SPEC §11).
+func catchUp(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(store.CatchUpInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Logged once when it starts failing and once when it recovers,
+		// not four times a second.
+		switch err := st.CatchUp(ctx); {
+		case err != nil && ctx.Err() == nil && !failing:
+			log.Error("catch up with other processes", "err", err)
+			failing = true
+		case err == nil && failing:
+			log.Info("caught up with other processes again")
+			failing = false
 		}
 	}
 }

@@ -255,6 +255,61 @@ func TestServeRestartKeepsData(t *testing.T) {
 	}
 }
 
+// TestServeTwoProcessesShareStatistics runs two "assent serve" on one
+// database, as SPEC §11 allows: a participation acknowledged by either is
+// in the other's reports, without a restart, once it has caught up (four
+// times a second).
+func TestServeTwoProcessesShareStatistics(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.DSN(t)
+	out, err := cli(t, map[string]string{"ASSENT_DB": dsn}, "apikey", "create", "-role", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	bases := [2]string{}
+	bases[0], _ = startServe(t, dsn)
+	bases[1], _ = startServe(t, dsn)
+	status, optin := post(t, "POST", bases[0]+"/api/v1/optins", key, map[string]any{
+		"name": "Newsletter", "language": "en", "text": "Send me the newsletter", "display": "checkbox",
+		"subcategories": []string{"newsletter_marketing"}})
+	if status != 201 {
+		t.Fatalf("create opt-in: got %d: %v", status, optin)
+	}
+	status, campaign := post(t, "POST", bases[0]+"/api/v1/campaigns", key, map[string]any{
+		"name": "Spring", "language": "en", "type": "contest", "optins": []any{optin["id"]}})
+	if status != 201 {
+		t.Fatalf("create campaign: got %d: %v", status, campaign)
+	}
+	stats := "/api/v1/campaigns/" + campaign["id"].(string) + "/stats"
+	for i := range 4 {
+		through := bases[i%2]
+		status, body := post(t, "POST", through+"/api/v1/campaigns/"+campaign["id"].(string)+"/participations", key,
+			map[string]any{"email": fmt.Sprintf("p%d@example.com", i), "answers": map[string]any{optin["id"].(string): i%2 == 0}})
+		if status != 201 {
+			t.Fatalf("participation %d through %s: got %d: %v", i, through, status, body)
+		}
+		// Counted at once where it was acknowledged; in the other within
+		// the catch-up interval (waited for here up to ten seconds, so that
+		// a slow machine does not fail the test).
+		for j, base := range bases {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				_, report := post(t, "GET", base+stats+"?period=last_7_days", key, nil)
+				got, _ := report["participations"].(float64)
+				if int(got) == i+1 {
+					break
+				}
+				if j == i%2 || int(got) > i+1 || time.Now().After(deadline) {
+					t.Fatalf("after participation %d through %s: %s counts %v participations, want %d", i, through, base,
+						report["participations"], i+1)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+}
+
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
