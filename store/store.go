@@ -49,6 +49,8 @@ type Store struct {
 	Stats *stats.Engine
 
 	writer *writer
+	// checkpoints copies SQLite's WAL into the database file (SQLite only).
+	checkpoints *checkpointer
 	// follow tells which events of the ledger s.Stats counts (CatchUp).
 	follow *follower
 	// meta caches what the write path reads of keys, accounts and forms.
@@ -105,6 +107,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("store: connect to %s: %w", s.engine, err)
 	}
 	s.writer = newWriter(s)
+	if s.engine == SQLite {
+		s.checkpoints = newCheckpointer(s)
+	}
 	return s, nil
 }
 
@@ -123,6 +128,7 @@ func openSQLite(path string, writer bool) (*sql.DB, error) {
 	}
 	if writer {
 		q.Set("_txlock", "immediate")
+		q.Add("_pragma", "wal_autocheckpoint(0)") // see checkpointer
 		// 64 MiB: SQLite walks its whole page cache at the end of every
 		// transaction (pcache1TruncateUnsafe was 12% of the ingest's CPU
 		// with 256 MiB, 3% with 32 MiB); the operating system caches the
@@ -152,6 +158,9 @@ func (s *Store) Engine() Engine { return s.engine }
 // Close stops the participation writer, answering any still queued with
 // an error, and releases the connections.
 func (s *Store) Close() error {
+	if s.checkpoints != nil {
+		s.checkpoints.close() // before the writer, which it uses
+	}
 	s.writer.close()
 	return s.closeDB()
 }
