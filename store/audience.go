@@ -118,14 +118,11 @@ func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignI
 	if _, err := s.Campaign(ctx, accountID, campaignID); err != nil {
 		return nil, "", err
 	}
-	// One row per participation, its answers folded into one text value
-	// (see answerItem): a join would repeat the participation's fifteen
-	// columns for every opt-in of the form, and cost the export most of its
-	// time in rows to step through, copy and sort.
+	// One row per participation, with its answers (see answers.go).
 	q := `SELECT p.id, p.participant_id, p.new_participant, p.created_at, p.ip_hash, COALESCE(p.user_agent, ''),
 		p.utm_source, p.utm_medium, p.utm_campaign, p.utm_term, p.utm_content, p.source,
 		COALESCE(t.email, ''), COALESCE(t.first_name, ''), COALESCE(t.last_name, ''),
-		COALESCE((SELECT string_agg(` + answerItem + `, ',') FROM participation_answers a WHERE a.participation_id = p.id), '')
+		p.answers
 		FROM participations p JOIN participants t ON t.id = p.participant_id
 		WHERE p.campaign_id = $1`
 	args := []any{campaignID}
@@ -170,41 +167,6 @@ func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignI
 	}
 	out, next := nextCursor(out, limit, func(r ParticipationRow) string { return r.ID })
 	return out, next, nil
-}
-
-// answerItem is the SQL text of one answer in an answer list: the response
-// as one character (1 accepted, 0 refused, - blank), whether it is
-// confirmed (1 or 0), the position on the form, a colon, and the opt-in id.
-// Opt-in ids are NewID's, which hold no comma: a comma separates the items.
-const answerItem = `CASE WHEN a.response THEN '1' WHEN NOT a.response THEN '0' ELSE '-' END
-	|| CASE WHEN a.confirmed THEN '1' ELSE '0' END || CAST(a.position AS TEXT) || ':' || a.optin_id`
-
-// answer is one item of an answer list.
-type answer struct {
-	optin               string
-	position            int
-	blank               bool // an optional radio left blank
-	accepted, confirmed bool
-}
-
-// parseAnswers appends to buf the answers of a list made of answerItem
-// values joined by commas, in the list's order (which is not the form's).
-func parseAnswers(buf []answer, list string) ([]answer, error) {
-	for list != "" {
-		item, rest, _ := strings.Cut(list, ",")
-		list = rest
-		pos, optin, ok := strings.Cut(item, ":")
-		if !ok || len(pos) < 3 {
-			return buf, fmt.Errorf("malformed answer %q", item)
-		}
-		n, err := strconv.Atoi(pos[2:])
-		if err != nil {
-			return buf, fmt.Errorf("malformed answer %q", item)
-		}
-		buf = append(buf, answer{optin: optin, position: n, blank: pos[0] == '-', accepted: pos[0] == '1',
-			confirmed: pos[1] == '1'})
-	}
-	return buf, nil
 }
 
 // scanParticipationRow reads one row of CampaignParticipations' query.

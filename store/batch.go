@@ -29,7 +29,6 @@ type batch struct {
 
 	participants   [][]any
 	participations [][]any
-	answers        [][]any
 	events         []*assent.ConsentEvent
 	consents       [][]any
 	consentAt      map[consentKey]int // index in consents of the latest row of a key
@@ -305,18 +304,16 @@ func (b *batch) add(w *participationWrite) (writeResult, string) {
 	n := b.numbered[acct.id]
 	n.to++
 	b.numbered[acct.id] = n
-	b.participations = append(b.participations, []any{r.ID, acct.id, n.to, w.campaign.ID, p.id, p.seq, r.NewParticipant,
-		micros(w.at), localDay(w.at, acct.location), ipHash, sub.UserAgent, sub.UTM.Source, sub.UTM.Medium,
-		sub.UTM.Campaign, sub.UTM.Term, sub.UTM.Content, sub.Source})
 	fact := stats.Participation{Campaign: w.campaign.ID, Day: stats.DayOf(w.at, acct.location), Seq: uint32(p.seq),
 		New: r.NewParticipant, Form: make([]string, len(w.form))}
 
 	var pending []*assent.Optin
+	var answers []byte
 	for i := range w.form {
 		o := &w.form[i]
-		answer := sub.Answers[o.ID]
+		response := sub.Answers[o.ID]
 		before := p.states[o.ID]
-		typ := assent.AnswerEvent(o, answer, before)
+		typ := assent.AnswerEvent(o, response, before)
 		if typ == assent.EventPending && w.confirmed[o.ID] {
 			typ = assent.EventGiven // an import: confirmed in the system it comes from
 		}
@@ -333,7 +330,7 @@ func (b *batch) add(w *participationWrite) (writeResult, string) {
 			b.answered[o.ID] = true
 		}
 		confirmed := typ == assent.EventGiven
-		if answer != nil && *answer {
+		if response != nil && *response {
 			fact.Accepted |= 1 << i
 		}
 		if confirmed {
@@ -342,9 +339,13 @@ func (b *batch) add(w *participationWrite) (writeResult, string) {
 		if typ == assent.EventPending {
 			pending = append(pending, o)
 		}
-		b.answers = append(b.answers, []any{r.ID, o.ID, o.Version, i, nullBool(answer), confirmed})
-		r.Optins = append(r.Optins, assent.ReceiptAnswer{ID: o.ID, Response: answer, State: state})
+		answers = appendAnswer(answers, answer{optin: o.ID, version: o.Version, blank: response == nil,
+			accepted: response != nil && *response, confirmed: confirmed})
+		r.Optins = append(r.Optins, assent.ReceiptAnswer{ID: o.ID, Response: response, State: state})
 	}
+	b.participations = append(b.participations, []any{r.ID, acct.id, n.to, w.campaign.ID, p.id, p.seq, r.NewParticipant,
+		micros(w.at), localDay(w.at, acct.location), ipHash, sub.UserAgent, sub.UTM.Source, sub.UTM.Medium,
+		sub.UTM.Campaign, sub.UTM.Term, sub.UTM.Content, sub.Source, string(answers)})
 	if len(pending) > 0 {
 		b.requestConfirmation(w, p, &r, pending)
 	}
@@ -434,11 +435,7 @@ func (b *batch) flush(ctx context.Context) error {
 	}
 	if err := b.s.insertRows(ctx, tx, `INSERT INTO participations (id, account_id, seq, campaign_id, participant_id,
 		participant_seq, new_participant, created_at, day, ip_hash, user_agent, utm_source, utm_medium, utm_campaign,
-		utm_term, utm_content, source)`, b.participations, ""); err != nil {
-		return err
-	}
-	if err := b.s.insertRows(ctx, tx, `INSERT INTO participation_answers (participation_id, optin_id, optin_version, position,
-		response, confirmed)`, b.answers, ""); err != nil {
+		utm_term, utm_content, source, answers)`, b.participations, ""); err != nil {
 		return err
 	}
 	if err := b.l.appendAll(ctx, b.events); err != nil {

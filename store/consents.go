@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -133,11 +134,13 @@ func (s *Store) confirmation(ctx context.Context, q querier, token string) (Conf
 	}
 	ids := strings.Fields(optins)
 	for _, oid := range ids {
+		version, err := shownVersion(ctx, q, id, oid)
+		if err != nil {
+			return info, "", nil, wrap("confirmation", err)
+		}
 		var text string
-		if err := q.QueryRowContext(ctx, `SELECT v.text FROM confirmations cf
-			JOIN participation_answers pa ON pa.participation_id = cf.participation_id AND pa.optin_id = $2
-			JOIN optin_versions v ON v.optin_id = pa.optin_id AND v.version = pa.optin_version
-			WHERE cf.id = $1`, id, oid).Scan(&text); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT text FROM optin_versions WHERE optin_id = $1 AND version = $2`,
+			oid, version).Scan(&text); err != nil {
 			return info, "", nil, wrap("confirmation", err)
 		}
 		info.Optins = append(info.Optins, text)
@@ -214,23 +217,44 @@ func (s *Store) confirmAnswers(ctx context.Context, tx *sql.Tx, confirmationID s
 		Scan(&participationID); err != nil {
 		return nil, err
 	}
-	accountID, before, err := s.participationFact(ctx, tx, participationID)
+	accountID, before, answers, err := s.participationFact(ctx, tx, participationID)
 	if err != nil {
 		return nil, err
 	}
 	confirmed := before.Confirmed
 	for _, oid := range optinIDs {
-		for i, f := range before.Form {
-			if f == oid && before.Accepted&(1<<i) != 0 {
+		for i := range answers {
+			if answers[i].optin == oid && answers[i].accepted {
+				answers[i].confirmed = true
 				confirmed |= 1 << i
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE participation_answers SET confirmed = TRUE
-			WHERE participation_id = $1 AND optin_id = $2 AND response = TRUE`, participationID, oid); err != nil {
-			return nil, err
-		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE participations SET answers = $1 WHERE id = $2`, encodeAnswers(answers),
+		participationID); err != nil {
+		return nil, err
 	}
 	return func() { s.Stats.SetConfirmed(accountID, before, confirmed) }, nil
+}
+
+// shownVersion returns the version of an opt-in's text that the
+// participation of a confirmation showed.
+func shownVersion(ctx context.Context, q querier, confirmationID, optinID string) (int, error) {
+	var list string
+	if err := q.QueryRowContext(ctx, `SELECT p.answers FROM confirmations cf JOIN participations p ON p.id = cf.participation_id
+		WHERE cf.id = $1`, confirmationID).Scan(&list); err != nil {
+		return 0, err
+	}
+	answers, err := parseAnswers(nil, list)
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range answers {
+		if a.optin == optinID {
+			return a.version, nil
+		}
+	}
+	return 0, fmt.Errorf("the participation of confirmation %s did not show the opt-in %s", confirmationID, optinID)
 }
 
 // appendConfirmationEvents records an event of type t (confirmed or
@@ -258,10 +282,8 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, l *led
 		}
 		// The event is about the text the participant accepted: the version
 		// their participation showed, whatever the opt-in says today.
-		var version int
-		if err := tx.QueryRowContext(ctx, `SELECT pa.optin_version FROM confirmations cf
-			JOIN participation_answers pa ON pa.participation_id = cf.participation_id AND pa.optin_id = $2
-			WHERE cf.id = $1`, confirmationID, oid).Scan(&version); err != nil {
+		version, err := shownVersion(ctx, tx, confirmationID, oid)
+		if err != nil {
 			return nil, err
 		}
 		e := &assent.ConsentEvent{AccountID: accountID, ParticipantID: participantID, OptinID: oid, OptinVersion: version,

@@ -29,3 +29,7 @@ func ScalarForTest(s *Store, query string, args ...any) (string, error) {
 // ForgetForTest empties the one-second cache of keys, accounts, forms and
 // report names, as a second passing would.
 func ForgetForTest(s *Store) { s.forget() }
+
+// MigrateToForTest brings the schema up to version only, so that a test
+// can write the data of an older release and then migrate it.
+func MigrateToForTest(s *Store, version int) error { return s.migrateTo(context.Background(), version) }

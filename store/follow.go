@@ -310,7 +310,7 @@ func (s *Store) countOthers(ctx context.Context, tx *sql.Tx, h accountHead) erro
 		if slices.ContainsFunc(participations, func(g span) bool { return seq > g.from && seq <= g.to }) {
 			continue
 		}
-		_, now, err := s.participationFact(ctx, tx, participation)
+		_, now, _, err := s.participationFact(ctx, tx, participation)
 		if err != nil {
 			return err
 		}

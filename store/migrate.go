@@ -79,6 +79,12 @@ func SchemaVersion() int {
 // Migrate brings the schema up to date, each step in its own transaction.
 // It refuses a database whose schema is newer than this binary knows.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, SchemaVersion())
+}
+
+// migrateTo brings the schema up to version, which tests set below the
+// newest to write the data of an older release.
+func (s *Store) migrateTo(ctx context.Context, version int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -98,7 +104,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if current > len(ms) {
 			return fmt.Errorf("store: the database schema is at version %d but this assent binary knows only up to %d: run a newer assent", current, len(ms))
 		}
-		for _, m := range ms[current:] {
+		for _, m := range ms[current:max(current, version)] {
 			if _, err := tx.ExecContext(ctx, m.sql[s.engine]); err != nil {
 				return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
 			}

@@ -121,7 +121,7 @@ func (s *Store) Proof(ctx context.Context, accountID, id string) (assent.Proof, 
 
 func (s *Store) participationsOf(ctx context.Context, accountID, participantID string) ([]assent.Participation, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT id, campaign_id, participant_id, new_participant, created_at, ip_hash,
-		COALESCE(user_agent, ''), utm_source, utm_medium, utm_campaign, utm_term, utm_content, source
+		COALESCE(user_agent, ''), utm_source, utm_medium, utm_campaign, utm_term, utm_content, source, answers
 		FROM participations WHERE account_id = $1 AND participant_id = $2 ORDER BY id`, accountID, participantID)
 	if err != nil {
 		return nil, wrap("participations", err)
@@ -131,46 +131,18 @@ func (s *Store) participationsOf(ctx context.Context, accountID, participantID s
 	for rows.Next() {
 		var p assent.Participation
 		var created int64
+		var answers string
 		if err := rows.Scan(&p.ID, &p.CampaignID, &p.ParticipantID, &p.NewParticipant, &created, &p.IPHash, &p.UserAgent,
-			&p.UTM.Source, &p.UTM.Medium, &p.UTM.Campaign, &p.UTM.Term, &p.UTM.Content, &p.Source); err != nil {
+			&p.UTM.Source, &p.UTM.Medium, &p.UTM.Campaign, &p.UTM.Term, &p.UTM.Content, &p.Source, &answers); err != nil {
 			return nil, wrap("participations", err)
 		}
 		p.CreatedAt = fromMicros(created)
+		if p.Form, err = formAnswers(answers); err != nil {
+			return nil, wrap("participations", err)
+		}
 		out = append(out, p)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("participations", err)
-	}
-	rows.Close()
-	for i := range out {
-		if out[i].Form, err = s.formAnswers(ctx, out[i].ID); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// formAnswers returns what a participation's form showed and the answers.
-func (s *Store) formAnswers(ctx context.Context, participationID string) ([]assent.FormAnswer, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT optin_id, optin_version, position, response FROM participation_answers
-		WHERE participation_id = $1 ORDER BY position`, participationID)
-	if err != nil {
-		return nil, wrap("form answers", err)
-	}
-	defer rows.Close()
-	var out []assent.FormAnswer
-	for rows.Next() {
-		var a assent.FormAnswer
-		var response sql.NullBool
-		if err := rows.Scan(&a.OptinID, &a.OptinVersion, &a.Position, &response); err != nil {
-			return nil, wrap("form answers", err)
-		}
-		if response.Valid {
-			a.Response = &response.Bool
-		}
-		out = append(out, a)
-	}
-	return out, wrap("form answers", rows.Err())
+	return out, wrap("participations", rows.Err())
 }
 
 func (s *Store) confirmationsOf(ctx context.Context, participantID string) ([]assent.Confirmation, error) {

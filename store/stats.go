@@ -1,11 +1,9 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -89,14 +87,9 @@ func (s *Store) recount(ctx context.Context, tx *sql.Tx, heads []accountHead) er
 	return nil
 }
 
-// participationFacts reads what the statistics count of participations:
-// one row per participation, its answers folded into one value (see
-// answerItem; a participation in a form without opt-ins has none), in no
-// particular order: the counts do not depend on it. A join ordered by
-// participation and position returned a row per answer, each repeating the
-// participation, and sorted them all.
-const participationFacts = `SELECT p.account_id, p.campaign_id, p.participant_seq, p.new_participant, p.created_at,
-	COALESCE((SELECT string_agg(` + answerItem + `, ',') FROM participation_answers a WHERE a.participation_id = p.id), '')
+// participationFacts reads what the statistics count of participations,
+// in no particular order: the counts do not depend on it.
+const participationFacts = `SELECT p.account_id, p.campaign_id, p.participant_seq, p.new_participant, p.created_at, p.answers
 	FROM participations p`
 
 // countRows counts the rows of a participationFacts query into into,
@@ -179,7 +172,6 @@ func (l *statsLoader) form(list string) (loadedForm, error) {
 	if len(l.buf) > stats.MaxFormSize {
 		return loadedForm{}, fmt.Errorf("a participation shows more than %d opt-ins", stats.MaxFormSize)
 	}
-	slices.SortFunc(l.buf, func(a, b answer) int { return cmp.Compare(a.position, b.position) })
 	var f loadedForm
 	ids := make([]string, len(l.buf))
 	for i, a := range l.buf {
@@ -202,42 +194,37 @@ func (l *statsLoader) form(list string) (loadedForm, error) {
 	return f, nil
 }
 
-// participationFact reads what the statistics counted for a participation.
-func (s *Store) participationFact(ctx context.Context, q querier, participationID string) (string, stats.Participation, error) {
-	var accountID string
+// participationFact reads what the statistics counted for a participation,
+// and its answers.
+func (s *Store) participationFact(ctx context.Context, q querier, participationID string) (string, stats.Participation,
+	[]answer, error) {
+	var accountID, list string
 	var created, seq int64
 	var p stats.Participation
-	if err := q.QueryRowContext(ctx, `SELECT account_id, campaign_id, participant_seq, new_participant, created_at
-		FROM participations WHERE id = $1`, participationID).Scan(&accountID, &p.Campaign, &seq, &p.New, &created); err != nil {
-		return "", p, err
+	if err := q.QueryRowContext(ctx, `SELECT account_id, campaign_id, participant_seq, new_participant, created_at, answers
+		FROM participations WHERE id = $1`, participationID).Scan(&accountID, &p.Campaign, &seq, &p.New, &created,
+		&list); err != nil {
+		return "", p, nil, err
 	}
 	acct, err := s.accountInfo(ctx, q, accountID)
 	if err != nil {
-		return "", p, err
+		return "", p, nil, err
+	}
+	answers, err := parseAnswers(nil, list)
+	if err != nil {
+		return "", p, nil, fmt.Errorf("participation %s: %w", participationID, err)
 	}
 	p.Seq, p.Day = uint32(seq), stats.DayOf(fromMicros(created), acct.location)
-	rows, err := q.QueryContext(ctx, `SELECT optin_id, response, confirmed FROM participation_answers
-		WHERE participation_id = $1 ORDER BY position`, participationID)
-	if err != nil {
-		return "", p, err
-	}
-	defer rows.Close()
-	for i := 0; rows.Next(); i++ {
-		var optin string
-		var response sql.NullBool
-		var confirmed bool
-		if err := rows.Scan(&optin, &response, &confirmed); err != nil {
-			return "", p, err
-		}
-		p.Form = append(p.Form, optin)
-		if response.Valid && response.Bool {
+	for i, a := range answers {
+		p.Form = append(p.Form, a.optin)
+		if a.accepted {
 			p.Accepted |= 1 << i
 		}
-		if confirmed {
+		if a.confirmed {
 			p.Confirmed |= 1 << i
 		}
 	}
-	return accountID, p, rows.Err()
+	return accountID, p, answers, nil
 }
 
 // StatsMeta returns what reports name: every opt-in (archived ones too)

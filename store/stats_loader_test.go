@@ -36,8 +36,9 @@ func TestStatsLoaderDay(t *testing.T) {
 	}
 }
 
-// TestStatsLoaderForm checks that an answer list gives the form in
-// position order, whatever the list's order, and the answer masks.
+// TestStatsLoaderForm checks that a stored answer list gives the form in
+// its order, and the answer masks, whatever the versions; and that a
+// malformed list is an error.
 func TestStatsLoaderForm(t *testing.T) {
 	t.Parallel()
 	l := newStatsLoader(time.UTC)
@@ -47,9 +48,9 @@ func TestStatsLoaderForm(t *testing.T) {
 		accepted, confirmed uint64
 	}{
 		{"", []string{}, 0, 0},
-		{"102:opt_c,-010:opt_a,011:opt_b", []string{"opt_b", "opt_c", "opt_a"}, 0b10, 0b01},
-		{"1111:opt_a,0010:opt_b", []string{"opt_b", "opt_a"}, 0b10, 0b10},
-		{"102:opt_c,-010:opt_a,011:opt_b", []string{"opt_b", "opt_c", "opt_a"}, 0b10, 0b01}, // remembered; 10 sorts after 2
+		{"011:opt_b,102:opt_c,-012:opt_a", []string{"opt_b", "opt_c", "opt_a"}, 0b10, 0b01},
+		{"0010:opt_b,1111:opt_a", []string{"opt_b", "opt_a"}, 0b10, 0b10},
+		{"011:opt_b,102:opt_c,-012:opt_a", []string{"opt_b", "opt_c", "opt_a"}, 0b10, 0b01}, // remembered
 	} {
 		f, err := l.form(tc.list)
 		if err != nil {
@@ -64,7 +65,9 @@ func TestStatsLoaderForm(t *testing.T) {
 			}
 		}
 	}
-	if _, err := l.form("1:opt_a"); err == nil {
-		t.Fatalf("malformed list: got no error, want one")
+	for _, list := range []string{"1:opt_a", "11x:opt_a", "211:opt_a", "1a1:opt_a", "111:", "111opt_a"} {
+		if _, err := l.form(list); err == nil {
+			t.Errorf("malformed list %q: got no error, want one", list)
+		}
 	}
 }

@@ -8,7 +8,9 @@ package statstest
 
 import (
 	"database/sql"
+	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,33 @@ type Answer struct {
 	Optin     string
 	Response  *bool // nil: an optional radio left blank
 	Confirmed bool
+}
+
+// parseStoredAnswers reads the answers column of a participation, written
+// as store/answers.go describes: "<response><confirmed><version>:<opt-in
+// id>" per opt-in, in form order, separated by commas.
+func parseStoredAnswers(list string) ([]Answer, error) {
+	var out []Answer
+	for _, item := range strings.Split(list, ",") {
+		if item == "" {
+			continue
+		}
+		head, optin, ok := strings.Cut(item, ":")
+		if !ok || len(head) < 3 {
+			return nil, fmt.Errorf("malformed answer %q", item)
+		}
+		a := Answer{Optin: optin, Confirmed: head[1] == '1'}
+		switch head[0] {
+		case '1', '0':
+			yes := head[0] == '1'
+			a.Response = &yes
+		case '-':
+		default:
+			return nil, fmt.Errorf("malformed answer %q", item)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func (a Answer) accepted() bool { return a.Response != nil && *a.Response }
@@ -121,13 +150,18 @@ func Load(t testing.TB, db *sql.DB, accountID string) *Data {
 
 	byID := map[string]*Participation{}
 	scan(`SELECT id, campaign_id, participant_id, created_at, new_participant, ip_hash, COALESCE(user_agent, ''), source,
-		utm_source, utm_medium, utm_campaign, utm_term, utm_content
+		utm_source, utm_medium, utm_campaign, utm_term, utm_content, answers
 		FROM participations WHERE account_id = $1 ORDER BY id`, func(r *sql.Rows) error {
 		p := &Participation{}
 		var at int64
+		var answers string
 		if err := r.Scan(&p.ID, &p.Campaign, &p.Participant, &at, &p.NewColumn, &p.IPHash, &p.UserAgent, &p.Source,
-			&p.UTMSource, &p.UTMMedium, &p.UTMCampaign, &p.UTMTerm, &p.UTMContent); err != nil {
+			&p.UTMSource, &p.UTMMedium, &p.UTMCampaign, &p.UTMTerm, &p.UTMContent, &answers); err != nil {
 			return err
+		}
+		var err error
+		if p.Answers, err = parseStoredAnswers(answers); err != nil {
+			return fmt.Errorf("participation %s: %w", p.ID, err)
 		}
 		p.At = time.UnixMicro(at).UTC()
 		p.Day = p.At.In(loc).Format(time.DateOnly)
@@ -135,21 +169,6 @@ func Load(t testing.TB, db *sql.DB, accountID string) *Data {
 		byID[p.ID] = p
 		return nil
 	})
-	scan(`SELECT a.participation_id, a.optin_id, a.response, a.confirmed FROM participation_answers a
-		JOIN participations p ON p.id = a.participation_id WHERE p.account_id = $1 ORDER BY a.participation_id, a.position`,
-		func(r *sql.Rows) error {
-			var pid string
-			var a Answer
-			var response sql.NullBool
-			if err := r.Scan(&pid, &a.Optin, &response, &a.Confirmed); err != nil {
-				return err
-			}
-			if response.Valid {
-				a.Response = &response.Bool
-			}
-			byID[pid].Answers = append(byID[pid].Answers, a)
-			return nil
-		})
 	// SPEC §5.1: a participant is new in the participation that is their
 	// first in the whole account.
 	first := map[string]*Participation{}
