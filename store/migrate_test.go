@@ -56,7 +56,7 @@ func TestMigrateParticipationsOfRelease6(t *testing.T) {
 	}{
 		{`INSERT INTO participants (id, account_id, seq, email, first_name, last_name, created_at)
 			VALUES ('ptc_1', $1, 1, 'ada@example.com', 'Ada', '', $2)`, []any{acct.ID, at}},
-		{`UPDATE accounts SET participants_count = 1 WHERE id = $1`, []any{acct.ID}},
+		{`UPDATE accounts SET participants_count = 1, ledger_seq = 1, ledger_hash = 'x' WHERE id = $1`, []any{acct.ID}},
 		// Two participations, the later id inserted first.
 		{`INSERT INTO participations (id, account_id, campaign_id, participant_id, participant_seq, new_participant,
 			created_at, day, ip_hash, user_agent, utm_source, utm_medium, utm_campaign, utm_term, utm_content, source)
@@ -73,6 +73,13 @@ func TestMigrateParticipationsOfRelease6(t *testing.T) {
 			VALUES ('par_1', $1, 1, 2, NULL, FALSE), ('par_1', $2, 1, 0, FALSE, FALSE), ('par_1', $3, 1, 1, TRUE, TRUE),
 			('par_2', $2, 1, 0, TRUE, TRUE), ('par_2', $3, 1, 1, TRUE, FALSE), ('par_2', $1, 1, 2, TRUE, TRUE)`,
 			[]any{radio.ID, news.ID, deals.ID}},
+		// The ledger and the states (abridged: one event each).
+		{`INSERT INTO consent_events (id, account_id, seq, participant_id, optin_id, optin_version, type, participation_id,
+			campaign_id, confirmation_id, source, ip_hash, created_at, prev_hash, hash)
+			VALUES ('evt_1', $1, 1, 'ptc_1', $2, 1, 'given', 'par_1', $3, NULL, 'api', 'h', $4, 'p', 'x')`,
+			[]any{acct.ID, deals.ID, c.ID, at}},
+		{`INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)
+			VALUES ($1, 'ptc_1', $2, 'given', $3, $3)`, []any{acct.ID, deals.ID, at}},
 	}
 	for _, r := range rows {
 		if err := store.ExecForTest(s, r.query, r.args...); err != nil {
@@ -141,6 +148,20 @@ func TestMigrateParticipationsOfRelease6(t *testing.T) {
 		form[2].Response != nil || form[2].Position != 2 || form[1].OptinVersion != 1 {
 		raw, _ := json.Marshal(form)
 		t.Errorf("proof of par_1: form %s, want news refused, deals accepted, radio blank, at version 1", raw)
+	}
+
+	if len(proof.Events) != 1 || proof.Events[0].ID != "evt_1" || proof.Events[0].Seq != 1 ||
+		proof.Events[0].OptinID != deals.ID || proof.Events[0].Shown.Text != "Deals text" {
+		raw, _ := json.Marshal(proof.Events)
+		t.Errorf("proof: events %s, want evt_1, deals given, with its text", raw)
+	}
+	p, err := s.Participant(ctx, acct.ID, "ptc_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := json.Marshal(p.Consents); len(p.Consents) != 1 || p.Consents[0].OptinID != deals.ID ||
+		p.Consents[0].State != assent.StateGiven {
+		t.Errorf("consents: got %s, want deals given", raw)
 	}
 
 	// The next participation takes the next number.
