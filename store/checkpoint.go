@@ -17,7 +17,10 @@ import (
 const checkpointInterval = 60 * time.Millisecond
 
 // restartFrames is the size of the WAL, in pages, past which the
-// checkpointer has it written from its start again: 16 MiB.
+// checkpointer has it written from its start again: 16 MiB. A larger WAL
+// holds the writer up less often but longer: at 100k participations, 4 MiB,
+// 16 MiB and 64 MiB gave 2,826–2,834/s p99 49 ms, 2,991–3,058/s p99
+// 51–54 ms and 3,106–3,108/s p99 58–64 ms (two runs each).
 const restartFrames = 4096
 
 // finishFrames is how many pages the writer may be left to copy, at most,

@@ -195,9 +195,3 @@ func localDay(t time.Time, loc *time.Location) int {
 	return y*10000 + int(m)*100 + d
 }
 
-func nullBool(b *bool) sql.NullBool {
-	if b == nil {
-		return sql.NullBool{}
-	}
-	return sql.NullBool{Bool: *b, Valid: true}
-}

@@ -170,7 +170,9 @@ func (wr *writer) commit(ws []*participationWrite) ([]writeResult, error) {
 	var numbered map[string]span
 	err := wr.s.tx(ctx, func(tx *sql.Tx) error {
 		b := wr.s.newBatch(tx)
-		ob, l, numbered = b.ob, b.l, b.numbered // one read of each account's webhook endpoints per batch
+		// One read of each account's webhook endpoints per batch; the
+		// numbers the batch takes, for the follower once it commits.
+		ob, l, numbered = b.ob, b.l, b.numbered
 		zones := map[string]*time.Location{}
 		for _, w := range ws {
 			// The day of a participation is taken in the account's time
