@@ -194,4 +194,3 @@ func localDay(t time.Time, loc *time.Location) int {
 	y, m, d := t.In(loc).Date()
 	return y*10000 + int(m)*100 + d
 }
-
