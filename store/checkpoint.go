@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,10 +37,11 @@ const finishFrames = 128
 //
 //  1. a reader connection checkpoints PASSIVE: it copies the pages the WAL
 //     holds while the writer goes on (it never waits for the writer or
-//     the readers, nor holds them up), and again, up to a few times, while
-//     the writer committed more than finishFrames pages meanwhile;
-//  2. once the WAL holds more than restartFrames pages, the writer
-//     connection, between two batches, checkpoints PASSIVE again: only
+//     the readers, nor holds them up);
+//  2. once the WAL holds more than restartFrames pages, the reader
+//     connection checkpoints again, up to three times, while the writer
+//     committed more than finishFrames pages meanwhile; then the writer
+//     connection, between two batches, checkpoints PASSIVE once more: only
 //     the pages committed meanwhile are left to copy. With the WAL then
 //     wholly copied, the next transaction writes the WAL from its start
 //     again. Without this step the WAL never is wholly copied while
@@ -48,7 +50,9 @@ const finishFrames = 128
 //     the writer up for a moment, so it runs only that often.
 type checkpointer struct {
 	passive func() (frames, left int) // step 1: the WAL's pages, those left to copy
-	finish  func()                    // step 2
+	finish  func()                    // step 2, on the writer
+	// restart is restartFrames; tests lower it.
+	restart atomic.Int64
 	quit    chan struct{}
 	done    chan struct{}
 	stop    sync.Once
@@ -71,6 +75,7 @@ func newCheckpointer(s *Store) *checkpointer {
 		passive: func() (int, int) { return checkpoint(s.rdb) },
 		finish:  func() { s.writer.between(func() { checkpoint(s.db) }) },
 		quit:    make(chan struct{}), done: make(chan struct{})}
+	c.restart.Store(restartFrames)
 	go c.run()
 	return c
 }
@@ -85,15 +90,22 @@ func (c *checkpointer) run() {
 			return
 		case <-t.C:
 		}
-		frames, left := c.passive()
-		if frames < restartFrames {
-			continue
-		}
-		for i := 0; i < 3 && left > finishFrames; i++ {
-			_, left = c.passive()
-		}
-		c.finish()
+		_ = c.round()
 	}
+}
+
+// round is one round of checkpoints. It returns how many pages the WAL
+// held when it began.
+func (c *checkpointer) round() int {
+	frames, left := c.passive()
+	if int64(frames) < c.restart.Load() {
+		return frames
+	}
+	for i := 0; i < 3 && left > finishFrames; i++ {
+		_, left = c.passive()
+	}
+	c.finish()
+	return frames
 }
 
 // close stops the checkpointer; it may be called more than once. Closing

@@ -33,3 +33,11 @@ func ForgetForTest(s *Store) { s.forget() }
 // MigrateToForTest brings the schema up to version only, so that a test
 // can write the data of an older release and then migrate it.
 func MigrateToForTest(s *Store, version int) error { return s.migrateTo(context.Background(), version) }
+
+// CheckpointForTest runs one round of the SQLite checkpointer now, with
+// the WAL started over past restart pages, and returns how many pages the
+// WAL held.
+func CheckpointForTest(s *Store, restart int) int {
+	s.checkpoints.restart.Store(int64(restart))
+	return s.checkpoints.round()
+}
