@@ -91,6 +91,7 @@ func recount(ps []Participation, cat *Catalog, q Query) Result {
 			if t == nil {
 				t = newTotals()
 			}
+			t.Subcategories = map[string]*Counts{} // series points leave them out
 			res.Series = append(res.Series, SeriesPoint{Start: b, Totals: t})
 		}
 	}

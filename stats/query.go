@@ -3,6 +3,7 @@ package stats
 import (
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -13,6 +14,40 @@ import (
 type Catalog struct {
 	// Optins maps an opt-in id to its subcategory values and category keys.
 	Optins map[string]OptinInfo
+
+	keyOnce sync.Once
+	keyText string
+}
+
+// key spells the categorisation out, the same text for the same
+// categorisation: the first part of a summary scope's key. It is made once
+// per Catalog; Optins must not change afterwards.
+func (c *Catalog) key() string {
+	c.keyOnce.Do(func() {
+		ids := make([]string, 0, len(c.Optins))
+		for id := range c.Optins {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		var b strings.Builder
+		for _, id := range ids {
+			o := c.Optins[id]
+			b.WriteString(id)
+			b.WriteByte(':')
+			for _, k := range o.Categories {
+				b.WriteString(k)
+				b.WriteByte(',')
+			}
+			b.WriteByte('/')
+			for _, v := range o.Subcategories {
+				b.WriteString(v)
+				b.WriteByte(',')
+			}
+			b.WriteByte(';')
+		}
+		c.keyText = b.String()
+	})
+	return c.keyText
 }
 
 // OptinInfo is what a query needs to know of one opt-in.
@@ -67,6 +102,8 @@ type Result struct {
 // SeriesPoint is the totals of one interval.
 type SeriesPoint struct {
 	Start Day
+	// Totals of the interval; its Subcategories are always empty: no
+	// report shows subcategories by interval.
 	*Totals
 }
 
@@ -226,27 +263,8 @@ func (p *plan) summary(x *cell, keep func(int32, bool) bool) *summary {
 // count.
 func (p *plan) scope() uint32 {
 	if p.scopeID == 0 {
-		ids := make([]string, 0, len(p.cat.Optins))
-		for id := range p.cat.Optins {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
 		var b strings.Builder
-		for _, id := range ids {
-			o := p.cat.Optins[id]
-			b.WriteString(id)
-			b.WriteByte(':')
-			for _, k := range o.Categories {
-				b.WriteString(k)
-				b.WriteByte(',')
-			}
-			b.WriteByte('/')
-			for _, v := range o.Subcategories {
-				b.WriteString(v)
-				b.WriteByte(',')
-			}
-			b.WriteByte(';')
-		}
+		b.WriteString(p.cat.key())
 		b.WriteString("|focus:")
 		if p.focus != nil {
 			focus := make([]string, 0, len(p.focus))
@@ -381,6 +399,19 @@ func (c *Counts) add(d Counts) {
 // totals turns sums into Totals: an opt-in, category or subcategory is
 // in them when a counted participation displayed it.
 func (p *plan) totals(t *sums) *Totals {
+	out := p.seriesTotals(t)
+	for i := range t.subcategories {
+		if t.subcategories[i].Displays > 0 {
+			c := t.subcategories[i]
+			out.Subcategories[p.subcategories[i]] = &c
+		}
+	}
+	return out
+}
+
+// seriesTotals is totals without the subcategories, for a point of a
+// series: no report shows subcategories by interval.
+func (p *plan) seriesTotals(t *sums) *Totals {
 	out := newTotals()
 	out.Participations, out.New = t.participations, t.new
 	fill := func(m map[string]*Counts, keys []string, counts []Counts) {
@@ -393,7 +424,6 @@ func (p *plan) totals(t *sums) *Totals {
 	}
 	fill(out.Optins, p.optins, t.optins)
 	fill(out.Categories, p.categories, t.categories)
-	fill(out.Subcategories, p.subcategories, t.subcategories)
 	return out
 }
 
@@ -569,7 +599,7 @@ func (a *accountData) series(q Query, p *plan, keep func(int32, bool) bool) []Se
 				})
 			}
 		}
-		out = append(out, SeriesPoint{Start: b, Totals: p.totals(t)})
+		out = append(out, SeriesPoint{Start: b, Totals: p.seriesTotals(t)})
 	}
 	return out
 }

@@ -13,6 +13,8 @@ type Meta struct {
 	Optins        map[string]OptinMeta
 	Subcategories []SubcategoryMeta // in the account's order
 	Campaigns     map[string]CampaignMeta
+	// catalog, when set by ShareCatalog, is the one Catalog returns.
+	catalog *Catalog
 }
 
 // OptinMeta describes an opt-in for reports.
@@ -38,6 +40,19 @@ type CampaignMeta struct {
 
 // Catalog returns the categorisation a query applies.
 func (m *Meta) Catalog() *Catalog {
+	if m.catalog != nil {
+		return m.catalog
+	}
+	return m.newCatalog()
+}
+
+// ShareCatalog makes the catalog of a Meta that many reports will read (a
+// cached one) once, for Catalog to return: each report then neither builds
+// one nor, for its summaries, spells the categorisation out again. m must
+// not change afterwards.
+func (m *Meta) ShareCatalog() { m.catalog = m.newCatalog() }
+
+func (m *Meta) newCatalog() *Catalog {
 	c := &Catalog{Optins: map[string]OptinInfo{}}
 	for id, o := range m.Optins {
 		c.Optins[id] = OptinInfo{Subcategories: o.Subcategories, Categories: o.Categories}

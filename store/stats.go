@@ -241,6 +241,7 @@ func (s *Store) StatsMeta(ctx context.Context, accountID string) (stats.Meta, er
 	at := time.Now()
 	m, err := s.statsMeta(ctx, accountID)
 	if err == nil {
+		m.ShareCatalog() // every report of the next second applies it
 		storeCached(c, get, func(mm map[string]cached[stats.Meta]) { c.stats = mm }, gen, accountID, m, at)
 	}
 	return m, err

@@ -85,6 +85,7 @@ func newEngineRun(cfg config) (*engineRun, error) {
 		r.forms = append(r.forms, form)
 		r.meta.Campaigns[cp.ID] = stats.CampaignMeta{Name: cp.Name, Language: cp.Language, Optins: form}
 	}
+	r.meta.ShareCatalog() // as the store's cache does
 	return r, nil
 }
 
