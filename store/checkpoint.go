@@ -53,9 +53,12 @@ type checkpointer struct {
 	finish  func()                    // step 2, on the writer
 	// restart is restartFrames; tests lower it.
 	restart atomic.Int64
-	quit    chan struct{}
-	done    chan struct{}
-	stop    sync.Once
+	// mu keeps rounds apart: a test's and the ticker's, so that neither
+	// finds the other's checkpoint in the way.
+	mu   sync.Mutex
+	quit chan struct{}
+	done chan struct{}
+	stop sync.Once
 }
 
 // newCheckpointer starts checkpointing the database s: it must be on
@@ -66,8 +69,9 @@ func newCheckpointer(s *Store) *checkpointer {
 		// An error (the database busy, say) leaves the pages in the WAL,
 		// where readers find them, for the next round.
 		var busy, copied int
-		if err := db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-			return 0, 0
+		if err := db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil ||
+			frames < 0 {
+			return 0, 0 // an error, or the checkpoint could not run (-1)
 		}
 		return frames, frames - copied
 	}
@@ -97,6 +101,8 @@ func (c *checkpointer) run() {
 // round is one round of checkpoints. It returns how many pages the WAL
 // held when it began.
 func (c *checkpointer) round() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	frames, left := c.passive()
 	if int64(frames) < c.restart.Load() {
 		return frames

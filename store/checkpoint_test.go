@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,9 +18,9 @@ import (
 // TestCheckpointsStartTheWALOver writes participations to a SQLite
 // database (whatever engine the other tests use) without pause from
 // several goroutines, and runs a round of the checkpointer after every
-// hundred, the WAL to start over past 32 pages: the WAL then holds about a
-// hundred participations' pages at each round, not all those written so
-// far. A WAL that is copied while commits follow each other is never
+// hundred or so (and no other), the WAL to start over past 32 pages: the WAL then holds
+// the pages of the participations written since the last round or two,
+// not of all those written so far. A WAL that is copied while commits follow each other is never
 // wholly copied, and grew without end before the writer finished the copy
 // itself (2.9 GB in a minute of ingest).
 func TestCheckpointsStartTheWALOver(t *testing.T) {
@@ -36,7 +37,8 @@ func TestCheckpointsStartTheWALOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store.CheckpointForTest(s, 0) // the content's pages out of the way
+	store.StopCheckpointsForTest(s) // the rounds are the test's alone
+	store.CheckpointForTest(s, 0)   // the content's pages out of the way
 	var written atomic.Int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -54,18 +56,25 @@ func TestCheckpointsStartTheWALOver(t *testing.T) {
 		})
 	}
 	var frames []int
+	var total []int64 // participations written when each round began
 	for range 12 {
 		for next := written.Load() + 100; written.Load() < next && !t.Failed(); {
 			time.Sleep(time.Millisecond)
 		}
+		total = append(total, written.Load())
 		frames = append(frames, store.CheckpointForTest(s, 32))
 	}
 	stop.Store(true)
 	wg.Wait()
-	// The first round finds a hundred participations' pages; had the WAL
-	// not started over, the last would find twelve times as many.
-	if last := frames[len(frames)-1]; last > 3*frames[0] {
-		t.Errorf("pages in the WAL at each round: %v: it does not start over", frames)
+	// The first round finds the pages of the participations written so
+	// far. Had the WAL not started over, the last would find those of all
+	// the participations written, at about the same pages per
+	// participation; starting over, it finds a fraction of that (how much
+	// depends on how busy the machine is: what is written during a round
+	// stays for the next).
+	first, last := frames[0], slices.Max(frames[len(frames)-3:])
+	if first <= 0 || int64(last)*total[0] > int64(first)*total[len(total)-1]/2 {
+		t.Errorf("pages in the WAL at each round: %v, after %v participations: it does not start over", frames, total)
 	}
-	t.Logf("pages in the WAL at each round: %v", frames)
+	t.Logf("pages in the WAL at each round: %v, after %v participations", frames, total)
 }

@@ -34,6 +34,10 @@ func ForgetForTest(s *Store) { s.forget() }
 // can write the data of an older release and then migrate it.
 func MigrateToForTest(s *Store, version int) error { return s.migrateTo(context.Background(), version) }
 
+// StopCheckpointsForTest stops the SQLite checkpointer's own rounds, so
+// that only CheckpointForTest's run.
+func StopCheckpointsForTest(s *Store) { s.checkpoints.close() }
+
 // CheckpointForTest runs one round of the SQLite checkpointer now, with
 // the WAL started over past restart pages, and returns how many pages the
 // WAL held.
