@@ -76,8 +76,9 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
-// Migrate brings the schema up to date, each step in its own transaction.
-// It refuses a database whose schema is newer than this binary knows.
+// Migrate brings the schema up to date, every step in one transaction: a
+// step that fails leaves the database as it was. It refuses a database
+// whose schema is newer than this binary knows.
 func (s *Store) Migrate(ctx context.Context) error {
 	return s.migrateTo(ctx, SchemaVersion())
 }
