@@ -43,7 +43,8 @@ type batch struct {
 	pendingBy map[consentKey]string
 	lapsed    []lapsed
 	// numbered is, per account, the participations' numbers before the
-	// batch (from) and the last one it gave (to).
+	// batch (from) and the last one it gave (to). Until flush takes them
+	// from the account, from is 0 and the rows hold numbers relative to it.
 	numbered map[string]span
 }
 
@@ -182,12 +183,6 @@ func (b *batch) resolvePeople(ctx context.Context, ws []*participationWrite, liv
 		if _, err := b.l.head(ctx, acct); err != nil {
 			return err
 		}
-		var count int64
-		if err := b.tx.QueryRowContext(ctx, `SELECT participations_count FROM accounts WHERE id = $1`, acct).
-			Scan(&count); err != nil {
-			return err
-		}
-		b.numbered[acct] = span{count, count}
 		emails := byAccount[acct]
 		for start := 0; start < len(emails); start += 500 {
 			chunk := emails[start:min(start+500, len(emails))]
@@ -433,6 +428,9 @@ func (b *batch) flush(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := b.number(ctx); err != nil {
+		return err
+	}
 	if err := b.s.insertRows(ctx, tx, `INSERT INTO participations (id, account_id, seq, campaign_id, participant_id,
 		participant_seq, new_participant, created_at, day, ip_hash, user_agent, utm_source, utm_medium, utm_campaign,
 		utm_term, utm_content, source, answers)`, b.participations, ""); err != nil {
@@ -465,13 +463,22 @@ func (b *batch) flush(ctx context.Context) error {
 	if err := markAnswered(ctx, tx, answered); err != nil {
 		return err
 	}
+	return b.l.flush(ctx)
+}
+
+// number takes the batch's participation numbers from their accounts, one
+// statement per account, and makes the rows' relative numbers absolute.
+func (b *batch) number(ctx context.Context) error {
 	for acct, n := range b.numbered {
-		if n.to == n.from {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET participations_count = $1 WHERE id = $2`, n.to, acct); err != nil {
+		var last int64
+		if err := b.tx.QueryRowContext(ctx, `UPDATE accounts SET participations_count = participations_count + $1
+			WHERE id = $2 RETURNING participations_count`, n.to, acct).Scan(&last); err != nil {
 			return err
 		}
+		b.numbered[acct] = span{last - n.to, last}
 	}
-	return b.l.flush(ctx)
+	for _, row := range b.participations {
+		row[2] = b.numbered[row[1].(string)].from + row[2].(int64)
+	}
+	return nil
 }
