@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -32,18 +33,56 @@ type ConsentEvent struct {
 // GenesisHash is the PrevHash of an account's first event.
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// ComputeHash returns the SHA-256 (hex) of PrevHash and the event's fields
-// in a fixed order. Personal data is never part of it, so that erasing a
-// participant leaves the chain intact.
+// ComputeHash returns the SHA-256 (hex) of PrevHash, a newline, and the
+// JSON array (as encoding/json writes it) of the event's fields in a fixed
+// order. Personal data is never part of it, so that erasing a participant
+// leaves the chain intact.
 func (e *ConsentEvent) ComputeHash() string {
-	fields := []any{e.ID, e.AccountID, e.Seq, e.ParticipantID, e.OptinID, e.OptinVersion, string(e.Type),
-		e.ParticipationID, e.CampaignID, e.ConfirmationID, e.Source, e.IPHash, e.CreatedAt.UnixMicro()}
-	b, _ := json.Marshal(fields)
+	// The array is written here rather than by json.Marshal, byte for byte
+	// the same (hashFields' test holds it to json.Marshal): reflection over
+	// []any was a tenth of a bulk import's time.
+	var buf [512]byte
+	b := append(buf[:0], '[')
+	b = appendHashString(b, e.ID)
+	b = append(b, ',')
+	b = appendHashString(b, e.AccountID)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.Seq, 10)
+	for _, s := range [...]string{e.ParticipantID, e.OptinID} {
+		b = append(b, ',')
+		b = appendHashString(b, s)
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(e.OptinVersion), 10)
+	for _, s := range [...]string{string(e.Type), e.ParticipationID, e.CampaignID, e.ConfirmationID, e.Source, e.IPHash} {
+		b = append(b, ',')
+		b = appendHashString(b, s)
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.CreatedAt.UnixMicro(), 10)
+	b = append(b, ']')
 	h := sha256.New()
 	h.Write([]byte(e.PrevHash))
 	h.Write([]byte{'\n'})
 	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+// appendHashString appends s as encoding/json writes a string: verbatim
+// between quotes when it is printable ASCII without a quote, a backslash
+// or one of the characters json escapes for HTML; otherwise as json.Marshal
+// writes it.
+func appendHashString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Event sources beyond those of participations.

@@ -27,9 +27,12 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 		}
 		// A withdrawal is recorded against the version the consent was given
 		// on: that of the participant's latest event for the opt-in.
-		rows, err := tx.QueryContext(ctx, `SELECT c.optin_id, c.state, (SELECT e.optin_version FROM consent_events e
-				WHERE e.participant_id = c.participant_id AND e.optin_id = c.optin_id ORDER BY e.seq DESC LIMIT 1)
-			FROM consents c WHERE c.participant_id = $1 ORDER BY c.optin_id`, participantID)
+		versions, err := latestVersions(ctx, tx, accountID, participantID)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT optin_id, state FROM consents WHERE participant_id = $1 ORDER BY optin_id`,
+			participantID)
 		if err != nil {
 			return err
 		}
@@ -41,12 +44,11 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 		var order []string
 		for rows.Next() {
 			var id, st string
-			var v int
-			if err := rows.Scan(&id, &st, &v); err != nil {
+			if err := rows.Scan(&id, &st); err != nil {
 				rows.Close()
 				return err
 			}
-			current[id] = row{assent.ConsentState(st), v}
+			current[id] = row{assent.ConsentState(st), versions[id]}
 			order = append(order, id)
 		}
 		rows.Close()
@@ -68,6 +70,7 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 		ob = s.newOutbox(tx)
 		now := s.now()
 		var withdrawn []string
+		var events []*assent.ConsentEvent
 		for _, id := range targets {
 			c, ok := current[id]
 			if !ok || (c.state != assent.StateGiven && c.state != assent.StatePending) {
@@ -75,13 +78,14 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 			}
 			e := &assent.ConsentEvent{AccountID: accountID, ParticipantID: participantID, OptinID: id,
 				OptinVersion: c.version, Type: assent.EventWithdrawn, Source: source, CreatedAt: now}
-			if err := l.append(ctx, e); err != nil {
-				return err
-			}
 			if _, err := l.setConsent(ctx, e, c.state); err != nil {
 				return err
 			}
+			events = append(events, e)
 			withdrawn = append(withdrawn, id)
+		}
+		if err := l.appendAll(ctx, events); err != nil { // one record
+			return err
 		}
 		if err := ob.consentChanged(ctx, assent.WebhookConsentWithdrawn, accountID, participantID, withdrawn,
 			assent.StateWithdrawn, source, "", now); err != nil {
@@ -270,6 +274,7 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, l *led
 		}
 	}
 	var changed []string
+	var events []*assent.ConsentEvent
 	for _, oid := range optinIDs {
 		current, err := consentState(ctx, tx, participantID, oid)
 		if err != nil {
@@ -288,13 +293,14 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, l *led
 		}
 		e := &assent.ConsentEvent{AccountID: accountID, ParticipantID: participantID, OptinID: oid, OptinVersion: version,
 			Type: t, ConfirmationID: confirmationID, Source: source, CreatedAt: now}
-		if err := l.append(ctx, e); err != nil {
-			return nil, err
-		}
 		if _, err := l.setConsent(ctx, e, current); err != nil {
 			return nil, err
 		}
+		events = append(events, e)
 		changed = append(changed, oid)
+	}
+	if err := l.appendAll(ctx, events); err != nil { // one record
+		return nil, err
 	}
 	typ, state := assent.WebhookConsentConfirmed, assent.StateGiven
 	if t == assent.EventExpired {

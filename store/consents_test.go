@@ -330,9 +330,14 @@ func TestVerifyLedgerFindsTampering(t *testing.T) {
 		wantSeq int64
 		problem string
 	}{
-		{"edited event", `UPDATE consent_events SET type = 'given' WHERE seq = 3 AND type <> 'given'`, 3, "does not match its hash"},
-		{"deleted event", `DELETE FROM consent_events WHERE seq = 5`, 6, "missing"},
-		{"deleted newest event", `DELETE FROM consent_events WHERE seq = 8`, 8, "newest ones are missing"},
+		// Each participation is one record of four events: 1-4, 5-8, 9-12.
+		{"edited event", `UPDATE ledger_records SET events = replace(events, 'refused', 'given') WHERE seq = 1`, 1,
+			"does not match its hash"},
+		{"edited record", `UPDATE ledger_records SET ip_hash = 'x' WHERE seq = 5`, 5, "does not match its hash"},
+		{"edited hash", `UPDATE ledger_records SET prev_hash = 'x' WHERE seq = 9`, 9, "previous hash"},
+		{"garbled record", `UPDATE ledger_records SET events = 'x' WHERE seq = 5`, 5, "malformed event"},
+		{"deleted record", `DELETE FROM ledger_records WHERE seq = 5`, 9, "missing"},
+		{"deleted newest record", `DELETE FROM ledger_records WHERE seq = 9`, 9, "newest ones are missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,8 +345,9 @@ func TestVerifyLedgerFindsTampering(t *testing.T) {
 			f := newFormFixture(t)
 			f.participate(t, "ada@example.com", false, false) // events 1-4: refused, given, unanswered, refused
 			f.participate(t, "bob@example.com", true, false)  // events 5-8
-			if c, err := f.s.VerifyLedger(ctx, f.account.ID); err != nil || !c.OK || c.Events != 8 {
-				t.Fatalf("before tampering: got %+v %v, want 8 events OK", c, err)
+			f.participate(t, "cy@example.com", true, true)    // events 9-12
+			if c, err := f.s.VerifyLedger(ctx, f.account.ID); err != nil || !c.OK || c.Events != 12 {
+				t.Fatalf("before tampering: got %+v %v, want 12 events OK", c, err)
 			}
 			if err := store.ExecForTest(f.s, tt.tamper); err != nil {
 				t.Fatal(err)
@@ -357,7 +363,14 @@ func TestVerifyLedgerFindsTampering(t *testing.T) {
 	}
 }
 
-func countEvents(t *testing.T, s *store.Store) int { return countRows(t, s, "consent_events") }
+func countEvents(t *testing.T, s *store.Store) int {
+	t.Helper()
+	n, err := store.CountEventsForTest(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 
 func countRows(t *testing.T, s *store.Store, table string) int {
 	t.Helper()

@@ -45,3 +45,31 @@ func CheckpointForTest(s *Store, restart int) int {
 	s.checkpoints.restart.Store(int64(restart))
 	return s.checkpoints.round()
 }
+
+// CountEventsForTest counts the ledger's events of every account, as
+// VerifyLedger reads them.
+func CountEventsForTest(s *Store) (int, error) {
+	rows, err := s.db.QueryContext(context.Background(), `SELECT id FROM accounts`)
+	if err != nil {
+		return 0, err
+	}
+	var accounts []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		accounts = append(accounts, id)
+	}
+	rows.Close()
+	n := 0
+	for _, id := range accounts {
+		c, err := s.VerifyLedger(context.Background(), id)
+		if err != nil {
+			return 0, err
+		}
+		n += int(c.Events)
+	}
+	return n, rows.Err()
+}

@@ -278,22 +278,29 @@ func (s *Store) countOthers(ctx context.Context, tx *sql.Tx, h accountHead) erro
 	var confirmations []string
 	confirmed := map[string][]string{} // the opt-ins confirmed, by confirmation
 	for _, g := range events {
-		rows, err := tx.QueryContext(ctx, `SELECT confirmation_id, optin_id FROM consent_events
-			WHERE account_id = $1 AND seq > $2 AND seq <= $3 AND type = $4 ORDER BY seq`,
-			h.account, g.from, g.to, string(assent.EventConfirmed))
+		// A span is what one transaction appended: its records start at
+		// its first number.
+		rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM ledger_records
+			WHERE account_id = $1 AND seq > $2 AND seq <= $3 AND confirmation_id IS NOT NULL ORDER BY seq`,
+			h.account, g.from, g.to)
 		if err != nil {
 			return err
 		}
+		var buf []assent.ConsentEvent
 		for rows.Next() {
-			var confirmation, optin string
-			if err := rows.Scan(&confirmation, &optin); err != nil {
+			if buf, err = scanRecord(rows, h.account, buf[:0]); err != nil {
 				rows.Close()
 				return err
 			}
-			if _, ok := confirmed[confirmation]; !ok {
-				confirmations = append(confirmations, confirmation)
+			for _, e := range buf {
+				if e.Type != assent.EventConfirmed {
+					continue
+				}
+				if _, ok := confirmed[e.ConfirmationID]; !ok {
+					confirmations = append(confirmations, e.ConfirmationID)
+				}
+				confirmed[e.ConfirmationID] = append(confirmed[e.ConfirmationID], e.OptinID)
 			}
-			confirmed[confirmation] = append(confirmed[confirmation], optin)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -208,6 +208,6 @@ func (im *Importer) analyze(ctx context.Context) error {
 	if im.s.engine != Postgres {
 		return nil
 	}
-	_, err := im.s.db.ExecContext(ctx, `ANALYZE participants, participations, consent_events, consents`)
+	_, err := im.s.db.ExecContext(ctx, `ANALYZE participants, participations, ledger_records, consents`)
 	return err
 }

@@ -46,17 +46,14 @@ func (l *ledger) head(ctx context.Context, accountID string) (chainHead, error) 
 	return h, nil
 }
 
-// append chains e after the account's head and inserts it. It sets e's ID
-// (when empty), Seq, PrevHash and Hash.
-func (l *ledger) append(ctx context.Context, e *assent.ConsentEvent) error {
-	return l.appendAll(ctx, []*assent.ConsentEvent{e})
-}
-
-// appendAll chains events, in order, after their accounts' heads and
-// inserts them with one statement.
+// appendAll chains events, in order, after their accounts' heads, setting
+// each one's ID (when empty), Seq, PrevHash and Hash, and inserts them with
+// one statement, as records (see records.go): each run
+// of events that sameRecord joins is one row.
 func (l *ledger) appendAll(ctx context.Context, events []*assent.ConsentEvent) error {
-	rows := make([][]any, 0, len(events))
-	for _, e := range events {
+	var rows [][]any
+	start := 0
+	for i, e := range events {
 		h, err := l.head(ctx, e.AccountID)
 		if err != nil {
 			return err
@@ -68,12 +65,15 @@ func (l *ledger) appendAll(ctx context.Context, events []*assent.ConsentEvent) e
 		e.Hash = e.ComputeHash()
 		l.heads[e.AccountID] = chainHead{seq: e.Seq, hash: e.Hash}
 		l.dirty[e.AccountID] = true
-		rows = append(rows, []any{e.ID, e.AccountID, e.Seq, e.ParticipantID, e.OptinID, e.OptinVersion, string(e.Type),
-			nullString(e.ParticipationID), nullString(e.CampaignID), nullString(e.ConfirmationID), e.Source, e.IPHash,
-			micros(e.CreatedAt), e.PrevHash, e.Hash})
+		if i > start && !sameRecord(events[i-1], e) {
+			rows = append(rows, recordRow(events[start:i]))
+			start = i
+		}
 	}
-	return l.s.insertRows(ctx, l.tx, `INSERT INTO consent_events (id, account_id, seq, participant_id, optin_id, optin_version,
-		type, participation_id, campaign_id, confirmation_id, source, ip_hash, created_at, prev_hash, hash)`, rows, "")
+	if start < len(events) {
+		rows = append(rows, recordRow(events[start:]))
+	}
+	return l.s.insertRows(ctx, l.tx, insertRecords, rows, "")
 }
 
 // flush records the new chain heads on their accounts. Every transaction

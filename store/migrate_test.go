@@ -50,13 +50,20 @@ func TestMigrateParticipationsOfRelease6(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).UnixMicro()
+	// The account's one event, hashed as the chain wants, so that the
+	// ledger verifies after the migration.
+	event := assent.ConsentEvent{ID: "evt_1", AccountID: acct.ID, Seq: 1, ParticipantID: "ptc_1", OptinID: deals.ID,
+		OptinVersion: 1, Type: assent.EventGiven, ParticipationID: "par_1", CampaignID: c.ID, Source: "api", IPHash: "h",
+		CreatedAt: time.UnixMicro(at).UTC(), PrevHash: assent.GenesisHash}
+	event.Hash = event.ComputeHash()
 	rows := []struct {
 		query string
 		args  []any
 	}{
 		{`INSERT INTO participants (id, account_id, seq, email, first_name, last_name, created_at)
 			VALUES ('ptc_1', $1, 1, 'ada@example.com', 'Ada', '', $2)`, []any{acct.ID, at}},
-		{`UPDATE accounts SET participants_count = 1, ledger_seq = 1, ledger_hash = 'x' WHERE id = $1`, []any{acct.ID}},
+		{`UPDATE accounts SET participants_count = 1, ledger_seq = 1, ledger_hash = $2 WHERE id = $1`,
+			[]any{acct.ID, event.Hash}},
 		// Two participations, the later id inserted first.
 		{`INSERT INTO participations (id, account_id, campaign_id, participant_id, participant_seq, new_participant,
 			created_at, day, ip_hash, user_agent, utm_source, utm_medium, utm_campaign, utm_term, utm_content, source)
@@ -76,8 +83,8 @@ func TestMigrateParticipationsOfRelease6(t *testing.T) {
 		// The ledger and the states (abridged: one event each).
 		{`INSERT INTO consent_events (id, account_id, seq, participant_id, optin_id, optin_version, type, participation_id,
 			campaign_id, confirmation_id, source, ip_hash, created_at, prev_hash, hash)
-			VALUES ('evt_1', $1, 1, 'ptc_1', $2, 1, 'given', 'par_1', $3, NULL, 'api', 'h', $4, 'p', 'x')`,
-			[]any{acct.ID, deals.ID, c.ID, at}},
+			VALUES ('evt_1', $1, 1, 'ptc_1', $2, 1, 'given', 'par_1', $3, NULL, 'api', 'h', $4, $5, $6)`,
+			[]any{acct.ID, deals.ID, c.ID, at, event.PrevHash, event.Hash}},
 		{`INSERT INTO consents (account_id, participant_id, optin_id, state, added_at, updated_at)
 			VALUES ($1, 'ptc_1', $2, 'given', $3, $3)`, []any{acct.ID, deals.ID, at}},
 	}
@@ -150,10 +157,13 @@ func TestMigrateParticipationsOfRelease6(t *testing.T) {
 		t.Errorf("proof of par_1: form %s, want news refused, deals accepted, radio blank, at version 1", raw)
 	}
 
-	if len(proof.Events) != 1 || proof.Events[0].ID != "evt_1" || proof.Events[0].Seq != 1 ||
-		proof.Events[0].OptinID != deals.ID || proof.Events[0].Shown.Text != "Deals text" {
+	if len(proof.Events) != 1 || proof.Events[0].ConsentEvent != event || proof.Events[0].Shown.Text != "Deals text" {
 		raw, _ := json.Marshal(proof.Events)
-		t.Errorf("proof: events %s, want evt_1, deals given, with its text", raw)
+		t.Errorf("proof: events %s, want evt_1 as stored (%+v), with its text", raw, event)
+	}
+	// The event, now a record of one, still holds its place in the chain.
+	if check, err := s.VerifyLedger(ctx, acct.ID); err != nil || !check.OK || check.Events != 1 {
+		t.Errorf("ledger verify: got %+v (%v), want 1 event OK", check, err)
 	}
 	p, err := s.Participant(ctx, acct.ID, "ptc_1")
 	if err != nil {

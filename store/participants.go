@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/assentdev/assent"
@@ -83,33 +84,11 @@ func (s *Store) Proof(ctx context.Context, accountID, id string) (assent.Proof, 
 	if pr.Participant, err = s.Participant(ctx, accountID, id); err != nil {
 		return pr, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT e.id, e.seq, e.participant_id, e.optin_id, e.optin_version, e.type,
-		e.participation_id, e.campaign_id, e.confirmation_id, e.source, e.ip_hash, e.created_at, e.prev_hash, e.hash,
-		o.name, COALESCE(c.name, ''), v.language, v.text, v.info, v.display, v.mandatory, v.created_at
-		FROM consent_events e JOIN optins o ON o.id = e.optin_id
-		JOIN optin_versions v ON v.optin_id = e.optin_id AND v.version = e.optin_version
-		LEFT JOIN campaigns c ON c.id = e.campaign_id
-		WHERE e.account_id = $1 AND e.participant_id = $2 ORDER BY e.seq`, accountID, id)
+	events, err := participantEvents(ctx, s.rdb, accountID, id)
 	if err != nil {
 		return pr, wrap("proof", err)
 	}
-	defer rows.Close()
-	pr.Events = []assent.ProofEvent{}
-	for rows.Next() {
-		var e assent.ProofEvent
-		var participation, campaign, confirmation sql.NullString
-		var created, vcreated int64
-		if err := rows.Scan(&e.ID, &e.Seq, &e.ParticipantID, &e.OptinID, &e.OptinVersion, &e.Type, &participation, &campaign,
-			&confirmation, &e.Source, &e.IPHash, &created, &e.PrevHash, &e.Hash, &e.OptinName, &e.CampaignName,
-			&e.Shown.Language, &e.Shown.Text, &e.Shown.Info, &e.Shown.Display, &e.Shown.Mandatory, &vcreated); err != nil {
-			return pr, wrap("proof", err)
-		}
-		e.ParticipationID, e.CampaignID, e.ConfirmationID = participation.String, campaign.String, confirmation.String
-		e.AccountID, e.CreatedAt = accountID, fromMicros(created)
-		e.Shown.Version, e.Shown.CreatedAt = e.OptinVersion, fromMicros(vcreated)
-		pr.Events = append(pr.Events, e)
-	}
-	if err := rows.Err(); err != nil {
+	if pr.Events, err = s.proofEvents(ctx, accountID, events); err != nil {
 		return pr, wrap("proof", err)
 	}
 	if pr.Participations, err = s.participationsOf(ctx, accountID, id); err != nil {
@@ -117,6 +96,80 @@ func (s *Store) Proof(ctx context.Context, accountID, id string) (assent.Proof, 
 	}
 	pr.Confirmations, err = s.confirmationsOf(ctx, id)
 	return pr, err
+}
+
+// proofEvents adds to events the name of their opt-in and campaign and
+// the text of the version each was given on.
+func (s *Store) proofEvents(ctx context.Context, accountID string, events []assent.ConsentEvent) ([]assent.ProofEvent, error) {
+	out := make([]assent.ProofEvent, 0, len(events))
+	type versionKey struct {
+		optin   string
+		version int
+	}
+	shown := map[versionKey]assent.OptinVersion{}
+	names, campaigns := map[string]string{}, map[string]string{}
+	var optinIDs, campaignIDs []any
+	for _, e := range events {
+		if _, ok := names[e.OptinID]; !ok {
+			names[e.OptinID] = ""
+			optinIDs = append(optinIDs, e.OptinID)
+		}
+		if _, ok := campaigns[e.CampaignID]; !ok && e.CampaignID != "" {
+			campaigns[e.CampaignID] = ""
+			campaignIDs = append(campaignIDs, e.CampaignID)
+		}
+	}
+	if len(optinIDs) > 0 {
+		rows, err := s.rdb.QueryContext(ctx, `SELECT v.optin_id, v.version, o.name, v.language, v.text, v.info, v.display,
+			v.mandatory, v.created_at FROM optin_versions v JOIN optins o ON o.id = v.optin_id
+			WHERE v.optin_id IN (`+s.params(1, len(optinIDs))+`)`, optinIDs...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k versionKey
+			var v assent.OptinVersion
+			var name string
+			var created int64
+			if err := rows.Scan(&k.optin, &k.version, &name, &v.Language, &v.Text, &v.Info, &v.Display, &v.Mandatory,
+				&created); err != nil {
+				return nil, err
+			}
+			v.Version, v.CreatedAt = k.version, fromMicros(created)
+			shown[k], names[k.optin] = v, name
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(campaignIDs) > 0 {
+		rows, err := s.rdb.QueryContext(ctx, `SELECT id, name FROM campaigns WHERE id IN (`+
+			s.params(1, len(campaignIDs))+`)`, campaignIDs...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return nil, err
+			}
+			campaigns[id] = name
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range events {
+		v, ok := shown[versionKey{e.OptinID, e.OptinVersion}]
+		if !ok {
+			return nil, fmt.Errorf("event %d: version %d of opt-in %s is missing", e.Seq, e.OptinVersion, e.OptinID)
+		}
+		out = append(out, assent.ProofEvent{ConsentEvent: e, OptinName: names[e.OptinID],
+			CampaignName: campaigns[e.CampaignID], Shown: v})
+	}
+	return out, nil
 }
 
 func (s *Store) participationsOf(ctx context.Context, accountID, participantID string) ([]assent.Participation, error) {

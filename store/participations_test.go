@@ -189,7 +189,7 @@ func TestParticipateConcurrent(t *testing.T) {
 	if got := storetest.Count(t, f.s, "participants"); got != 50 {
 		t.Errorf("participants: got %d, want 50", got)
 	}
-	if got := storetest.Count(t, f.s, "consent_events"); got != 4*n {
+	if got := countEvents(t, f.s); got != 4*n {
 		t.Errorf("events: got %d, want %d", got, 4*n)
 	}
 }

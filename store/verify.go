@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/assentdev/assent"
@@ -13,9 +13,8 @@ import (
 // gap), each event names the hash of the one before, and each hash matches
 // the event's content (an edit changes it). It reports the first break.
 func (s *Store) VerifyLedger(ctx context.Context, accountID string) (assent.LedgerCheck, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, seq, participant_id, optin_id, optin_version, type, participation_id,
-		campaign_id, confirmation_id, source, ip_hash, created_at, prev_hash, hash
-		FROM consent_events WHERE account_id = $1 ORDER BY seq`, accountID)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+recordColumns+` FROM ledger_records WHERE account_id = $1 ORDER BY seq`,
+		accountID)
 	if err != nil {
 		return assent.LedgerCheck{}, wrap("verify ledger", err)
 	}
@@ -27,32 +26,35 @@ func (s *Store) VerifyLedger(ctx context.Context, accountID string) (assent.Ledg
 	}
 	check := assent.LedgerCheck{OK: true}
 	prev := assent.ConsentEvent{Hash: assent.GenesisHash}
+	var events []assent.ConsentEvent
 	for rows.Next() {
-		e := assent.ConsentEvent{AccountID: accountID}
-		var participation, campaign, confirmation sql.NullString
-		var created int64
-		if err := rows.Scan(&e.ID, &e.Seq, &e.ParticipantID, &e.OptinID, &e.OptinVersion, &e.Type, &participation,
-			&campaign, &confirmation, &e.Source, &e.IPHash, &created, &e.PrevHash, &e.Hash); err != nil {
+		var err error
+		if events, err = scanRecord(rows, accountID, events[:0]); err != nil {
+			if errors.Is(err, errMalformedRecord) {
+				check.OK = false
+				check.Broken = &assent.LedgerBreak{Seq: prev.Seq + 1, Problem: err.Error() + ": it was changed after it was written"}
+				return check, nil
+			}
 			return check, wrap("verify ledger", err)
 		}
-		e.ParticipationID, e.CampaignID, e.ConfirmationID = participation.String, campaign.String, confirmation.String
-		e.CreatedAt = fromMicros(created)
-		check.Events++
-		var problem string
-		switch {
-		case e.Seq != prev.Seq+1:
-			problem = fmt.Sprintf("event %d follows event %d: the events between are missing", e.Seq, prev.Seq)
-		case e.PrevHash != prev.Hash:
-			problem = "the previous hash it records does not match the event before it"
-		case e.ComputeHash() != e.Hash:
-			problem = "its content does not match its hash: it was changed after it was written"
+		for _, e := range events {
+			check.Events++
+			var problem string
+			switch {
+			case e.Seq != prev.Seq+1:
+				problem = fmt.Sprintf("event %d follows event %d: the events between are missing", e.Seq, prev.Seq)
+			case e.PrevHash != prev.Hash:
+				problem = "the previous hash it records does not match the event before it"
+			case e.ComputeHash() != e.Hash:
+				problem = "its content does not match its hash: it was changed after it was written"
+			}
+			if problem != "" {
+				check.OK = false
+				check.Broken = &assent.LedgerBreak{Seq: e.Seq, EventID: e.ID, Problem: problem}
+				return check, nil
+			}
+			prev = e
 		}
-		if problem != "" {
-			check.OK = false
-			check.Broken = &assent.LedgerBreak{Seq: e.Seq, EventID: e.ID, Problem: problem}
-			return check, nil
-		}
-		prev = e
 	}
 	if err := rows.Err(); err != nil {
 		return check, wrap("verify ledger", err)

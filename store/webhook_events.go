@@ -247,19 +247,25 @@ func (o *outbox) consentChanged(ctx context.Context, typ, accountID, participant
 		}
 		data.Campaign = &c
 	}
+	// The version is that of the latest event of each opt-in, just
+	// written: the text the participant accepted, as in the ledger, not
+	// today's.
+	versions, err := latestVersions(ctx, o.tx, accountID, participantID)
+	if err != nil {
+		return err
+	}
 	for _, id := range optinIDs {
 		opt, ok := byID[id]
 		if !ok {
 			return fmt.Errorf("opt-in %s is missing", id)
 		}
-		// The version is that of the event just written for the opt-in: the
-		// text the participant accepted, as in the ledger, not today's.
 		version, text := opt.Version, opt.Text
-		if err := o.tx.QueryRowContext(ctx, `SELECT e.optin_version, v.text FROM consent_events e
-			JOIN optin_versions v ON v.optin_id = e.optin_id AND v.version = e.optin_version
-			WHERE e.participant_id = $1 AND e.optin_id = $2 ORDER BY e.seq DESC LIMIT 1`, participantID, id).
-			Scan(&version, &text); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+		if v, ok := versions[id]; ok && v != version {
+			version = v
+			if err := o.tx.QueryRowContext(ctx, `SELECT text FROM optin_versions WHERE optin_id = $1 AND version = $2`,
+				id, v).Scan(&text); err != nil {
+				return err
+			}
 		}
 		data.Optins = append(data.Optins, assent.ConsentOptin{ID: opt.ID, Name: opt.Name, Variable: opt.Variable,
 			Version: version, Text: text, State: state, Categories: optinCategories(opt, subs)})

@@ -567,7 +567,7 @@ func TestGenerateDemoDeterministic(t *testing.T) {
 		}
 		sum.AccountID = ""
 		counts := map[string]int{}
-		for _, table := range []string{"participations", "participants", "consent_events", "confirmations", "consents",
+		for _, table := range []string{"participations", "participants", "ledger_records", "confirmations", "consents",
 			"subcategories", "optins", "campaigns"} {
 			counts[table] = storetest.Count(t, st, table)
 		}

@@ -250,15 +250,27 @@ func Load(t testing.TB, db *sql.DB, accountID string) *Data {
 			d.Participants[p.ID] = p
 			return nil
 		})
-	scan(`SELECT seq, participant_id, optin_id, type, COALESCE(participation_id, ''), COALESCE(confirmation_id, ''),
-		created_at FROM consent_events WHERE account_id = $1 ORDER BY seq`, func(r *sql.Rows) error {
-		e := &Event{}
+	// The ledger's records, read with this package's own parser of their
+	// events (store/records.go documents the format): type, version,
+	// opt-in, id and hash, separated by spaces; items by commas.
+	scan(`SELECT seq, participant_id, COALESCE(participation_id, ''), COALESCE(confirmation_id, ''), created_at, events
+		FROM ledger_records WHERE account_id = $1 ORDER BY seq`, func(r *sql.Rows) error {
+		var first Event
 		var at int64
-		if err := r.Scan(&e.Seq, &e.Participant, &e.Optin, &e.Type, &e.Participation, &e.Confirmation, &at); err != nil {
+		var list string
+		if err := r.Scan(&first.Seq, &first.Participant, &first.Participation, &first.Confirmation, &at, &list); err != nil {
 			return err
 		}
-		e.At = time.UnixMicro(at).UTC()
-		d.Events = append(d.Events, e)
+		first.At = time.UnixMicro(at).UTC()
+		for i, item := range strings.Split(list, ",") {
+			f := strings.Split(item, " ")
+			if len(f) != 5 {
+				return fmt.Errorf("record %d: malformed event %q", first.Seq, item)
+			}
+			e := first
+			e.Seq, e.Type, e.Optin = first.Seq+int64(i), f[0], f[2]
+			d.Events = append(d.Events, &e)
+		}
 		return nil
 	})
 	scan(`SELECT id, participation_id FROM confirmations WHERE account_id = $1`, func(r *sql.Rows) error {
