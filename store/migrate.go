@@ -94,26 +94,73 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 		version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockMigrations(ctx, tx); err != nil {
-			return fmt.Errorf("store: migrate: lock: %w", err)
+	// On SQLite, the steps run with foreign keys off, and every key is
+	// checked before they commit: SQLite's way to rebuild a table that
+	// others refer to (its drop would otherwise delete the rows they refer
+	// to first). The setting belongs to a connection and cannot change
+	// inside a transaction, hence a connection of its own.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.engine == SQLite {
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
 		}
-		var current int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-			return fmt.Errorf("store: migrate: read version: %w", err)
+		defer conn.ExecContext(context.Background(), `PRAGMA foreign_keys = ON`)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := s.lockMigrations(ctx, tx); err != nil {
+		return fmt.Errorf("store: migrate: lock: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("store: migrate: read version: %w", err)
+	}
+	if current > len(ms) {
+		return fmt.Errorf("store: the database schema is at version %d but this assent binary knows only up to %d: run a newer assent", current, len(ms))
+	}
+	for _, m := range ms[current:max(current, version)] {
+		if _, err := tx.ExecContext(ctx, m.sql[s.engine]); err != nil {
+			return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
 		}
-		if current > len(ms) {
-			return fmt.Errorf("store: the database schema is at version %d but this assent binary knows only up to %d: run a newer assent", current, len(ms))
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+			m.version, micros(s.now())); err != nil {
+			return fmt.Errorf("store: migration %d: %w", m.version, err)
 		}
-		for _, m := range ms[current:max(current, version)] {
-			if _, err := tx.ExecContext(ctx, m.sql[s.engine]); err != nil {
-				return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, micros(s.now())); err != nil {
-				return fmt.Errorf("store: migration %d: %w", m.version, err)
-			}
+	}
+	if s.engine == SQLite {
+		if err := foreignKeyCheck(ctx, tx); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
 		}
-		return nil
-	})
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// foreignKeyCheck returns an error naming the first row of a SQLite
+// database whose foreign key names no row.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("a row of %s (rowid %d) refers to a missing row of %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,5 +183,43 @@ func TestMigrateParticipationsOfRelease6(t *testing.T) {
 	}
 	if got, err := store.ScalarForTest(s, `SELECT seq FROM participations WHERE id = $1`, r.ID); err != nil || got != "3" {
 		t.Errorf("the next participation's number: got %q (%v), want 3", got, err)
+	}
+}
+
+// TestMigrateChecksForeignKeys: SQLite runs the steps with foreign keys
+// off, so that a table others refer to can be rebuilt; a step that left a
+// row referring to nothing must not commit.
+func TestMigrateChecksForeignKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/fk.db") // whatever engine the other tests use
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := store.MigrateToForTest(s, 10); err != nil {
+		t.Fatal(err)
+	}
+	// A confirmation of a participation that does not exist, as only a
+	// broken step could leave it.
+	for _, q := range []string{`PRAGMA foreign_keys = OFF`,
+		`INSERT INTO confirmations (id, account_id, participant_id, participation_id, token_hash, optin_ids, created_at,
+			expires_at) VALUES ('cnf_1', 'acc_1', 'ptc_1', 'par_missing', 'h', 'opt_1', 1, 2)`,
+		`PRAGMA foreign_keys = ON`} {
+		if err := store.ExecForTest(s, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	err = s.Migrate(ctx)
+	if err == nil || !strings.Contains(err.Error(), "confirmations") {
+		t.Fatalf("got %v, want the migration refused, naming confirmations", err)
+	}
+	if v, err := store.ScalarForTest(s, `SELECT MAX(version) FROM schema_migrations`); err != nil || v != "10" {
+		t.Errorf("schema version after the refused migration: got %q (%v), want 10", v, err)
+	}
+	// The connection has its foreign keys back on.
+	if err := store.ExecForTest(s, `INSERT INTO confirmations (id, account_id, participant_id, participation_id,
+		token_hash, optin_ids, created_at, expires_at) VALUES ('cnf_2', 'acc_1', 'ptc_1', 'par_missing', 'h', 'opt_1', 1, 2)`); err == nil {
+		t.Error("a confirmation of a missing participation was written after the migration")
 	}
 }
