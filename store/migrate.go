@@ -134,7 +134,7 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 			return fmt.Errorf("store: migration %d: %w", m.version, err)
 		}
 	}
-	if s.engine == SQLite {
+	if s.engine == SQLite && version > current {
 		if err := foreignKeyCheck(ctx, tx); err != nil {
 			return fmt.Errorf("store: migrate: %w", err)
 		}

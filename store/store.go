@@ -46,6 +46,8 @@ type Store struct {
 	BaseURL string
 
 	// Stats holds the statistics, kept by every write; LoadStats fills it.
+	// A process that never reports (assent import) sets it to nil before
+	// it writes: nothing is counted then.
 	Stats *stats.Engine
 
 	writer *writer

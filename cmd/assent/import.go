@@ -76,6 +76,9 @@ func (e env) importParticipations(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	st.ConfirmationTTL = *confirmTTL
+	// This process reports nothing: a running serve counts what it
+	// imports (catching up), or counts it when it starts.
+	st.Stats = nil
 	im, err := st.NewImporter(ctx, a.ID)
 	if err != nil {
 		return err
