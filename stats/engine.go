@@ -382,12 +382,22 @@ func (e *Engine) setConfirmed(accountID string, p Participation, confirmed uint6
 
 // Adopt replaces the statistics of an account with those counted in from,
 // for a rebuild that was counted aside while reports kept being answered.
+// The participations counted in from may have come in any order: every
+// cell whose span ended before the newest day counted is frozen, as if
+// they had come day after day.
 func (e *Engine) Adopt(accountID string, from *Engine) {
 	from.apply()
 	e.apply() // what is queued was counted before the rebuild, and is replaced with the rest
-	from.mu.RLock()
+	from.mu.Lock()
 	a := from.accounts[accountID]
-	from.mu.RUnlock()
+	if a != nil {
+		// A load in the database's order (SQLite keeps participations in
+		// campaign order) meets today early, and add freezes only when a
+		// later day comes: without this, most cells stayed maps (reports
+		// at rest 1.5 to 2 times slower at 1M, 200 MB more heap).
+		a.freezeBefore(a.newest)
+	}
+	from.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if a == nil {
