@@ -380,6 +380,19 @@ func (e *Engine) setConfirmed(accountID string, p Participation, confirmed uint6
 	}
 }
 
+// Settle freezes, in every account, the cells whose span ended before the
+// newest day counted, as participations coming day after day would have.
+// A load that meets participations in another order calls it now and
+// then, so that its cells do not all stay maps until it ends.
+func (e *Engine) Settle() {
+	e.apply()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range e.accounts {
+		a.freezeBefore(a.newest)
+	}
+}
+
 // Adopt replaces the statistics of an account with those counted in from,
 // for a rebuild that was counted aside while reports kept being answered.
 // The participations counted in from may have come in any order: every

@@ -47,9 +47,9 @@ func (l *ledger) head(ctx context.Context, accountID string) (chainHead, error) 
 }
 
 // appendAll chains events, in order, after their accounts' heads, setting
-// each one's ID (when empty), Seq, PrevHash and Hash, and inserts them with
-// one statement, as records (see records.go): each run
-// of events that sameRecord joins is one row.
+// each one's ID (when empty), Seq, PrevHash and Hash, and inserts them
+// with one statement, as records (see records.go): each run of events that
+// sameRecord joins is one row.
 func (l *ledger) appendAll(ctx context.Context, events []*assent.ConsentEvent) error {
 	var rows [][]any
 	start := 0

@@ -34,9 +34,9 @@ import (
 const recordColumns = `seq, participant_id, participation_id, campaign_id, confirmation_id, source, ip_hash,
 	created_at, prev_hash, events`
 
-// sameRecord reports whether event b may follow event a in one record.
-// Both are chained: a's successor in the chain is b when they are of the
-// same account and consecutive in a list that appendAll chains in order.
+// sameRecord reports whether event b, which follows event a in a list that
+// appendAll chains, may share a's record: of the same account (so that
+// their numbers follow each other) and alike in every shared field.
 func sameRecord(a, b *assent.ConsentEvent) bool {
 	return a.AccountID == b.AccountID && a.ParticipantID == b.ParticipantID &&
 		a.ParticipationID == b.ParticipationID && a.CampaignID == b.CampaignID &&

@@ -95,7 +95,10 @@ const participationFacts = `SELECT p.account_id, p.campaign_id, p.participant_se
 // countRows counts the rows of a participationFacts query into into,
 // skipping those of accounts without a loader.
 func countRows(rows *sql.Rows, loaders map[string]*statsLoader, into *stats.Engine) error {
-	for rows.Next() {
+	for n := 1; rows.Next(); n++ {
+		if n%settleEvery == 0 {
+			into.Settle() // SQLite reads participations in campaign order
+		}
 		var accountID, list string
 		var p stats.Participation
 		var seq, created int64
@@ -116,6 +119,12 @@ func countRows(rows *sql.Rows, loaders map[string]*statsLoader, into *stats.Engi
 	}
 	return rows.Err()
 }
+
+// settleEvery is how many participations a load counts between two
+// Settles: often enough that the cells of the campaigns already read do
+// not pile up as maps, seldom enough that the cells of every campaign
+// together (thawed again by each campaign) cost nothing.
+const settleEvery = 100_000
 
 // statsLoader turns the rows LoadStats reads into stats.Participations,
 // remembering what repeats from one participation to the next: the day
