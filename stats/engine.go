@@ -72,6 +72,9 @@ type Engine struct {
 	// summaryMin is how many answer patterns a frozen cell needs for its
 	// summary to be kept (see summary).
 	summaryMin int
+	// denseFrom is how many participant bitmaps a unique count unites in a
+	// dense bitset rather than with roaring (see unite).
+	denseFrom int
 	// scopes numbers what a summary depends on (categorisation, focus,
 	// new participants only), so that a cell finds its own with a number.
 	scopesMu  sync.Mutex
@@ -93,7 +96,7 @@ const maxQueue = 4096
 // NewEngine returns an empty Engine.
 func NewEngine() *Engine {
 	return &Engine{accounts: map[string]*accountData{}, slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
-		summaryMin: summaryMin, scopes: map[string]uint32{}}
+		summaryMin: summaryMin, denseFrom: denseFrom, scopes: map[string]uint32{}}
 }
 
 type accountData struct {

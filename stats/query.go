@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"math/bits"
 	"sort"
 	"strings"
 	"sync"
@@ -549,7 +550,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		}
 		res.Unique = int64(roaring.FastOr(people...).GetCardinality())
 	default:
-		res.Unique = int64(roaring.FastOr(people...).GetCardinality())
+		res.Unique = e.unite(people)
 	}
 	if q.Interval != "" {
 		res.Series = a.series(q, p, keep)
@@ -614,4 +615,41 @@ func emptySeries(q Query) []SeriesPoint {
 		out = append(out, SeriesPoint{Start: b, Totals: newTotals()})
 	}
 	return out
+}
+
+// denseFrom is Engine.denseFrom's value (tests change it).
+const denseFrom = 64
+
+// unite returns how many participants are in any of people. A query with
+// filters unites a bitmap per cell and form: thousands of small ones over
+// a month of 200 campaigns, which roaring merges two by two as sorted
+// arrays (half the reports' CPU at 10M). Past denseFrom of them, their
+// members are set in a dense bitset instead, one bit per participant
+// number: linear in the members, plus a word per 64 participants.
+func (e *Engine) unite(people []*roaring.Bitmap) int64 {
+	if len(people) < e.denseFrom {
+		return int64(roaring.FastOr(people...).GetCardinality())
+	}
+	var top uint32
+	for _, bm := range people {
+		if !bm.IsEmpty() {
+			top = max(top, bm.Maximum())
+		}
+	}
+	set := make([]uint64, top/64+1)
+	var buf [256]uint32
+	var it roaring.ManyIntIterator
+	for _, bm := range people {
+		it.Initialize(bm)
+		for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
+			for _, v := range buf[:n] {
+				set[v>>6] |= 1 << (v & 63)
+			}
+		}
+	}
+	n := 0
+	for _, w := range set {
+		n += bits.OnesCount64(w)
+	}
+	return int64(n)
 }
