@@ -96,9 +96,10 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 	}
 	// On SQLite, the steps run with foreign keys off, and every key is
 	// checked before they commit: SQLite's way to rebuild a table that
-	// others refer to (its drop would otherwise delete the rows they refer
-	// to first). The setting belongs to a connection and cannot change
-	// inside a transaction, hence a connection of its own.
+	// others refer to (with keys on, dropping the old table deletes its
+	// rows first, which the rows referring to them forbid). The setting
+	// belongs to a connection and cannot change inside a transaction,
+	// hence a connection of its own.
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)

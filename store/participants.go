@@ -108,7 +108,7 @@ func (s *Store) proofEvents(ctx context.Context, accountID string, events []asse
 	}
 	shown := map[versionKey]assent.OptinVersion{}
 	names, campaigns := map[string]string{}, map[string]string{}
-	var optinIDs, campaignIDs []any
+	optinIDs, campaignIDs := []any{accountID}, []any{accountID}
 	for _, e := range events {
 		if _, ok := names[e.OptinID]; !ok {
 			names[e.OptinID] = ""
@@ -119,10 +119,10 @@ func (s *Store) proofEvents(ctx context.Context, accountID string, events []asse
 			campaignIDs = append(campaignIDs, e.CampaignID)
 		}
 	}
-	if len(optinIDs) > 0 {
+	if len(optinIDs) > 1 {
 		rows, err := s.rdb.QueryContext(ctx, `SELECT v.optin_id, v.version, o.name, v.language, v.text, v.info, v.display,
 			v.mandatory, v.created_at FROM optin_versions v JOIN optins o ON o.id = v.optin_id
-			WHERE v.optin_id IN (`+s.params(1, len(optinIDs))+`)`, optinIDs...)
+			WHERE o.account_id = `+s.params(1, 1)+` AND v.optin_id IN (`+s.params(2, len(optinIDs)-1)+`)`, optinIDs...)
 		if err != nil {
 			return nil, err
 		}
@@ -143,9 +143,9 @@ func (s *Store) proofEvents(ctx context.Context, accountID string, events []asse
 			return nil, err
 		}
 	}
-	if len(campaignIDs) > 0 {
-		rows, err := s.rdb.QueryContext(ctx, `SELECT id, name FROM campaigns WHERE id IN (`+
-			s.params(1, len(campaignIDs))+`)`, campaignIDs...)
+	if len(campaignIDs) > 1 {
+		rows, err := s.rdb.QueryContext(ctx, `SELECT id, name FROM campaigns WHERE account_id = `+s.params(1, 1)+
+			` AND id IN (`+s.params(2, len(campaignIDs)-1)+`)`, campaignIDs...)
 		if err != nil {
 			return nil, err
 		}
