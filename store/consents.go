@@ -69,7 +69,6 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 		l := s.newLedger(tx)
 		ob = s.newOutbox(tx)
 		now := s.now()
-		var withdrawn []string
 		var events []*assent.ConsentEvent
 		for _, id := range targets {
 			c, ok := current[id]
@@ -82,12 +81,11 @@ func (s *Store) Withdraw(ctx context.Context, accountID, participantID string, o
 				return err
 			}
 			events = append(events, e)
-			withdrawn = append(withdrawn, id)
 		}
 		if err := l.appendAll(ctx, events); err != nil { // one record
 			return err
 		}
-		if err := ob.consentChanged(ctx, assent.WebhookConsentWithdrawn, accountID, participantID, withdrawn,
+		if err := ob.consentChanged(ctx, assent.WebhookConsentWithdrawn, accountID, participantID, events,
 			assent.StateWithdrawn, source, "", now); err != nil {
 			return err
 		}
@@ -310,7 +308,7 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, l *led
 	if t == assent.EventExpired {
 		typ, state = assent.WebhookConsentExpired, assent.StateExpired
 	}
-	if err := ob.consentChanged(ctx, typ, accountID, participantID, changed, state, source, confirmationID, now); err != nil {
+	if err := ob.consentChanged(ctx, typ, accountID, participantID, events, state, source, confirmationID, now); err != nil {
 		return nil, err
 	}
 	return changed, l.flush(ctx)

@@ -63,6 +63,9 @@ func CountEventsForTest(s *Store) (int, error) {
 		accounts = append(accounts, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, id := range accounts {
 		c, err := s.VerifyLedger(context.Background(), id)
@@ -71,5 +74,5 @@ func CountEventsForTest(s *Store) (int, error) {
 		}
 		n += int(c.Events)
 	}
-	return n, rows.Err()
+	return n, nil
 }

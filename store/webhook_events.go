@@ -181,13 +181,20 @@ func (o *outbox) participationCreated(ctx context.Context, w *participationWrite
 	return o.write(ctx, w.account.id, r.ParticipantID, assent.WebhookParticipationCreated, w.at, data, targets)
 }
 
-// consentChanged writes a consent.* event for the opt-ins whose consent
-// moved to state, for the endpoints that want it. confirmationID, when
-// set, names the double opt-in request behind the change.
-func (o *outbox) consentChanged(ctx context.Context, typ, accountID, participantID string, optinIDs []string,
+// consentChanged writes a consent.* event for the ledger events just
+// appended, whose opt-ins' consent moved to state, for the endpoints that
+// want it. confirmationID, when set, names the double opt-in request
+// behind the change.
+func (o *outbox) consentChanged(ctx context.Context, typ, accountID, participantID string, events []*assent.ConsentEvent,
 	state assent.ConsentState, source, confirmationID string, at time.Time) error {
-	if len(optinIDs) == 0 {
+	if len(events) == 0 {
 		return nil
+	}
+	// The version is that of each opt-in's event: the text the participant
+	// accepted, as in the ledger, not today's.
+	optinIDs, versions := make([]string, len(events)), make(map[string]int, len(events))
+	for i, e := range events {
+		optinIDs[i], versions[e.OptinID] = e.OptinID, e.OptinVersion
 	}
 	a, err := o.account(ctx, accountID)
 	if err != nil || !a.wants(typ) {
@@ -246,13 +253,6 @@ func (o *outbox) consentChanged(ctx context.Context, typ, accountID, participant
 			return err
 		}
 		data.Campaign = &c
-	}
-	// The version is that of the latest event of each opt-in, just
-	// written: the text the participant accepted, as in the ledger, not
-	// today's.
-	versions, err := latestVersions(ctx, o.tx, accountID, participantID)
-	if err != nil {
-		return err
 	}
 	for _, id := range optinIDs {
 		opt, ok := byID[id]
