@@ -157,6 +157,24 @@ func openSQLite(path string, writer bool) (*sql.DB, error) {
 // Engine reports which engine s runs on.
 func (s *Store) Engine() Engine { return s.engine }
 
+// SetWriterCache sets the page cache of the writing connection to mib
+// MiB, on SQLite (PostgreSQL has none of its own). The default, 64 MiB,
+// suits many small transactions: SQLite walks the whole cache at the end
+// of each. A bulk import writes transactions of thousands of
+// participations, each touching more index pages than 64 MiB holds: the
+// pages it must let go mid-transaction are written to the WAL early and
+// read back, and a larger cache spares that.
+func (s *Store) SetWriterCache(ctx context.Context, mib int) error {
+	if mib < 1 {
+		return fmt.Errorf("store: writer cache of %d MiB: want at least 1", mib)
+	}
+	if s.engine != SQLite {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, mib*1024))
+	return wrap("writer cache", err)
+}
+
 // Close stops the participation writer, answering any still queued with
 // an error, and releases the connections.
 func (s *Store) Close() error {

@@ -23,6 +23,40 @@ func TestMigrateTwiceIsANoop(t *testing.T) {
 	}
 }
 
+// TestSetWriterCache sizes the writing connection's page cache on SQLite,
+// which the write path keeps using, and refuses a size below 1 MiB on
+// either engine.
+func TestSetWriterCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.New(t)
+	for _, tc := range []struct {
+		mib     int
+		want    string // PRAGMA cache_size on SQLite, in KiB below zero
+		refused bool
+	}{
+		{mib: 1, want: "-1024"},
+		{mib: 256, want: "-262144"},
+		{mib: 0, want: "-262144", refused: true},
+		{mib: -5, want: "-262144", refused: true},
+	} {
+		if err := s.SetWriterCache(ctx, tc.mib); (err != nil) != tc.refused {
+			t.Fatalf("SetWriterCache(%d): %v, want refused %v", tc.mib, err, tc.refused)
+		}
+		if s.Engine() != store.SQLite {
+			continue // nothing to size
+		}
+		got, err := store.ScalarForTest(s, `PRAGMA cache_size`)
+		if err != nil || got != tc.want {
+			t.Fatalf("after SetWriterCache(%d): cache_size %q (%v), want %s", tc.mib, got, err, tc.want)
+		}
+	}
+	// The writer goes on writing through the same connection.
+	if _, err := s.CreateAccount(ctx, "cached", "UTC"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestMigrateRefusesNewerDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -35,7 +35,7 @@ Usage:
   assent apikey create  [-db …] [-account NAME_OR_ID] -role ROLE [-name LABEL]
   assent user create    [-db …] [-account NAME_OR_ID] -email EMAIL -role ROLE [-name NAME]
   assent ledger verify  [-db …] [-account NAME_OR_ID]
-  assent import [-db …] [-account NAME_OR_ID] -file FILE|- [-batch 5000] [-confirmation-ttl 168h]
+  assent import [-db …] [-account NAME_OR_ID] -file FILE|- [-batch 20000] [-cache 256] [-confirmation-ttl 168h]
                                    past participations, one JSON object per line
 
 Every flag also reads ASSENT_<FLAG> (ASSENT_DB, ASSENT_LISTEN, …). The user's

@@ -352,6 +352,7 @@ func TestCommands(t *testing.T) {
 		{"ledger verify unknown account", env, []string{"ledger", "verify", "-account", "nope"}, "", `no account has the name or id "nope"`},
 		{"bad confirmation ttl", env, []string{"serve", "-confirmation-ttl", "-1h", "-listen", "127.0.0.1:0"}, "", "-confirmation-ttl must be positive"},
 		{"import bad confirmation ttl", env, []string{"import", "-file", "-", "-confirmation-ttl", "0s"}, "", "-confirmation-ttl must be positive"},
+		{"import no cache", env, []string{"import", "-file", "-", "-cache", "0"}, "", "-cache must be between 1 and 65536"},
 		{"bad flag", env, []string{"serve", "-nope"}, "", "flag provided but not defined: -nope"},
 		{"demo negative participations", nil, []string{"demo", "-participations", "-1"}, "", "-participations must not be negative"},
 		{"demo bad seed", nil, []string{"demo", "-seed", "x"}, "", `invalid value "x" for flag -seed`},
@@ -666,7 +667,7 @@ func TestImportCommand(t *testing.T) {
 	}
 
 	good := write("good.ndjson", line("ann@example.com", ""), line("bob@example.com", ""), line("ANN@example.com", ""))
-	out, _, err := importFile("", "-file", good, "-batch", "2")
+	out, _, err := importFile("", "-file", good, "-batch", "2", "-cache", "8")
 	if err != nil || !regexp.MustCompile(`^imported 3 participations into shop in `).MatchString(out) {
 		t.Fatalf("good file: got %q, %v", out, err)
 	}
