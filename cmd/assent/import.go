@@ -44,9 +44,11 @@ const maxImportProblems = 50
 // page it changes once for many participations, and a cache that holds
 // what it changes keeps SQLite from writing pages to the WAL before the
 // commit and reading them back. Measured importing the benchmark's 1M
-// participations into an empty SQLite database (assent-bench's data):
-// 5,000 and 64 MiB gave 4,521/s (VmHWM 0.29 GB), 5,000 and 256 MiB
-// 5,538/s (0.72 GB), 20,000 and 256 MiB 6,499/s (1.07 GB).
+// participations into an empty SQLite database (assent-bench's data), one
+// run each minutes apart: 5,000 and 64 MiB gave 4,521/s (VmHWM 0.28 GB),
+// 5,000 and 256 MiB 5,538/s (0.72 GB), 20,000 and 256 MiB 6,499/s
+// (1.07 GB); the first and the last run back to back later, on a busier
+// machine, 4,344/s and 5,169/s.
 const (
 	defaultImportBatch = 20000
 	defaultImportCache = 256
