@@ -293,15 +293,22 @@ func addPerson[K comparable](m map[K]*roaring.Bitmap, k K, seq uint32) {
 	bm.Add(seq)
 }
 
-// Add counts a participation of the account made at time at.
+// Add counts a participation of the account made at time at. A nil
+// Engine counts nothing: a process that never reports (assent import)
+// writes without one.
 func (e *Engine) Add(accountID string, p Participation, at time.Time) {
-	e.enqueue(change{account: accountID, p: p, at: at})
+	if e != nil {
+		e.enqueue(change{account: accountID, p: p, at: at})
+	}
 }
 
 // SetConfirmed changes which acceptances of a counted participation are
-// confirmed: p as it was counted, confirmed as it is now.
+// confirmed: p as it was counted, confirmed as it is now. A nil Engine
+// counts nothing.
 func (e *Engine) SetConfirmed(accountID string, p Participation, confirmed uint64) {
-	e.enqueue(change{account: accountID, p: p, confirmed: &confirmed})
+	if e != nil {
+		e.enqueue(change{account: accountID, p: p, confirmed: &confirmed})
+	}
 }
 
 func (e *Engine) enqueue(c change) {

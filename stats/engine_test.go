@@ -264,6 +264,17 @@ func TestAdoptFreezesALoadInAnyOrder(t *testing.T) {
 	}
 }
 
+// TestNilEngineCountsNothing: the write path counts into a nil Engine
+// when its process never reports (assent import), without a check of its
+// own at each call.
+func TestNilEngineCountsNothing(t *testing.T) {
+	t.Parallel()
+	var e *Engine
+	p := Participation{Campaign: "c", Day: DayOfDate(2026, 3, 1), Seq: 1, New: true, Form: []string{"o"}, Accepted: 1}
+	e.Add("acc", p, timeOf(0))
+	e.SetConfirmed("acc", p, 1)
+}
+
 func TestSetConfirmedMovesTheCount(t *testing.T) {
 	t.Parallel()
 	d := DayOfDate(2026, 3, 1)

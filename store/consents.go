@@ -236,11 +236,7 @@ func (s *Store) confirmAnswers(ctx context.Context, tx *sql.Tx, confirmationID s
 		participationID); err != nil {
 		return nil, err
 	}
-	return func() {
-		if s.Stats != nil {
-			s.Stats.SetConfirmed(accountID, before, confirmed)
-		}
-	}, nil
+	return func() { s.Stats.SetConfirmed(accountID, before, confirmed) }, nil
 }
 
 // shownVersion returns the version of an opt-in's text that the

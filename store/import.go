@@ -180,9 +180,6 @@ func (im *Importer) Write(ctx context.Context, lines []ImportLine) error {
 		if results, err = im.s.writer.commit(ws); err != nil {
 			return
 		}
-		if im.s.Stats == nil {
-			return
-		}
 		for i, r := range results {
 			im.s.Stats.Add(im.account.id, r.fact, ws[i].at)
 		}

@@ -47,7 +47,8 @@ type Store struct {
 
 	// Stats holds the statistics, kept by every write; LoadStats fills it.
 	// A process that never reports (assent import) sets it to nil before
-	// it writes: nothing is counted then.
+	// it writes: a nil Engine counts nothing (its Add and SetConfirmed do
+	// nothing), and such a process must not load or query it.
 	Stats *stats.Engine
 
 	writer *writer

@@ -154,7 +154,7 @@ func (wr *writer) write(batch []*writeRequest) {
 		}
 		// Counted before the answer goes back: a participation is in every
 		// report as soon as its POST returns.
-		if r := results[i]; r.err == nil && !r.replayed && wr.s.Stats != nil {
+		if r := results[i]; r.err == nil && !r.replayed {
 			wr.s.Stats.Add(req.w.account.id, r.fact, req.w.at)
 		}
 		req.res <- results[i]

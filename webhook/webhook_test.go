@@ -228,6 +228,11 @@ func TestConsentEventPayloads(t *testing.T) {
 			"data.participant.new":                   nil,
 		}, []string{f.daily.ID}},
 		{"withdrawn", func() string {
+			// The text changes after Ada confirmed it: her withdrawal names
+			// the version she accepted, as the ledger does, not today's.
+			if _, err := f.st.UpdateOptin(ctx, f.account.ID, f.daily.ID, func(o *assent.Optin) { o.Text = "Daily deals, v2" }); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := f.st.Withdraw(ctx, f.account.ID, ada.ParticipantID, nil, true, assent.SourceAPI); err != nil {
 				t.Fatal(err)
 			}
@@ -236,8 +241,9 @@ func TestConsentEventPayloads(t *testing.T) {
 			"type": "consent.withdrawn", "data.state": "withdrawn", "data.source": "api", "data.participation_id": nil,
 			"data.campaign": nil, "data.optins.0.state": "withdrawn", "data.optins.0.variable": "my_newsletter",
 			"data.optins.0.categories.0.value": "weekly-news", "data.optins.0.categories.0.name": "Weekly news",
-			"data.categories":    map[string]any{"newsletter_marketing": true, "legal": true, "partners": false, "others": false},
-			"data.subcategories": map[string]any{"weekly-news": true, "legal": true, "newsletter_marketing": true},
+			"data.categories":       map[string]any{"newsletter_marketing": true, "legal": true, "partners": false, "others": false},
+			"data.subcategories":    map[string]any{"weekly-news": true, "legal": true, "newsletter_marketing": true},
+			"data.optins.2.version": 1.0, "data.optins.2.text": "Daily deals: I agree",
 		}, []string{f.news.ID, f.rules.ID, f.daily.ID}},
 		{"expired", func() string {
 			bo := f.participate("bo@example.com", f.rules, f.daily)
