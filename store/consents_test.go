@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -406,5 +407,63 @@ func TestConsentWebhookCarriesTheVersionAccepted(t *testing.T) {
 	}
 	if !strings.Contains(payload, `"version":1,"text":"Daily deals text"`) || strings.Contains(payload, "Version two") {
 		t.Errorf("consent.confirmed payload: got %s, want version 1 and its text", payload)
+	}
+}
+
+func TestClaimMails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	f.s.Now = func() time.Time { return now }
+	const n = 7
+	for i := range n {
+		f.participate(t, fmt.Sprintf("p%d@example.com", i), false, true) // daily deals waits for a confirmation
+	}
+	// Two senders at once (two workers, or two processes on PostgreSQL)
+	// claim different emails, never more than their limit.
+	var wg sync.WaitGroup
+	claims := make([][]store.Mail, 2)
+	errs := make([]error, 2)
+	for i := range claims {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			claims[i], errs[i] = f.s.ClaimMails(ctx, 3, time.Minute)
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, c := range claims {
+		if errs[i] != nil || len(c) != 3 {
+			t.Fatalf("claim %d: %d mails (%v), want 3", i, len(c), errs[i])
+		}
+		for _, m := range c {
+			if seen[m.ID] || m.Attempts != 1 || m.Token == "" || m.Recipient == "" || m.ConfirmationID == "" {
+				t.Errorf("claim %d: %+v claimed twice or incomplete", i, m)
+			}
+			seen[m.ID] = true
+		}
+	}
+	last, err := f.s.ClaimMails(ctx, 3, time.Minute)
+	if err != nil || len(last) != 1 || seen[last[0].ID] {
+		t.Fatalf("third claim: %+v (%v), want the one left", last, err)
+	}
+	if again, err := f.s.ClaimMails(ctx, 10, time.Minute); err != nil || len(again) != 0 {
+		t.Fatalf("claim while leased: %+v (%v), want none", again, err)
+	}
+	if err := f.s.MailsSent(ctx, []string{last[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	// Once the lease ends, what was not recorded as sent is claimed again.
+	now = now.Add(time.Minute)
+	again, err := f.s.ClaimMails(ctx, 10, time.Minute)
+	if err != nil || len(again) != n-1 {
+		t.Fatalf("claim after the lease: %d mails (%v), want %d", len(again), err, n-1)
+	}
+	for _, m := range again {
+		if !seen[m.ID] || m.Attempts != 2 {
+			t.Errorf("claimed after the lease: %+v, want a second attempt of an earlier claim", m)
+		}
 	}
 }

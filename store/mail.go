@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"sort"
 	"time"
 )
 
@@ -21,38 +23,39 @@ const mailColumns = `id, account_id, kind, COALESCE(confirmation_id, ''), recipi
 
 // DueMails lists up to limit emails due now, without claiming them.
 func (s *Store) DueMails(ctx context.Context, limit int) ([]Mail, error) {
-	return s.queryMails(ctx, `SELECT `+mailColumns+` FROM mail_outbox WHERE sent_at IS NULL AND next_at <= $1
+	return s.queryMails(ctx, s.rdb, "mails", `SELECT `+mailColumns+` FROM mail_outbox WHERE sent_at IS NULL AND next_at <= $1
 		ORDER BY next_at, id LIMIT $2`, micros(s.now()), limit)
 }
 
 // ClaimMails claims up to limit due emails for lease: other processes will
 // not take them until the lease ends, so an email is sent once unless a
-// sender dies mid-way, in which case it is retried.
+// sender dies mid-way, in which case it is retried. The claim is one
+// statement and one commit, where it was one of each per email.
 func (s *Store) ClaimMails(ctx context.Context, limit int, lease time.Duration) ([]Mail, error) {
-	due, err := s.DueMails(ctx, limit)
+	now := s.now()
+	// As for deliveries: the pick is materialized, so that PostgreSQL runs
+	// it once, and the outer conditions re-check a row that another sender
+	// claimed meanwhile.
+	mails, err := s.queryMails(ctx, s.db, "claim mail", `WITH picked AS MATERIALIZED (
+			SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_at <= $2
+			ORDER BY next_at, id LIMIT $3`+s.skipLocked("mail_outbox")+`)
+		UPDATE mail_outbox SET next_at = $1, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM picked) AND sent_at IS NULL AND next_at <= $2
+		RETURNING `+mailColumns, micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	var claimed []Mail
-	for _, m := range due {
-		res, err := s.db.ExecContext(ctx, `UPDATE mail_outbox SET next_at = $1, attempts = attempts + 1
-			WHERE id = $2 AND sent_at IS NULL AND next_at <= $3`, micros(now.Add(lease)), m.ID, micros(now))
-		if err != nil {
-			return claimed, wrap("claim mail", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			m.Attempts++
-			claimed = append(claimed, m)
-		}
-	}
-	return claimed, nil
+	// In the order they were queued (ids grow with time).
+	sort.Slice(mails, func(i, j int) bool { return mails[i].ID < mails[j].ID })
+	return mails, nil
 }
 
-func (s *Store) queryMails(ctx context.Context, q string, args ...any) ([]Mail, error) {
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+// queryMails runs q, which returns mailColumns, on db; what names it in
+// errors.
+func (s *Store) queryMails(ctx context.Context, db *sql.DB, what, q string, args ...any) ([]Mail, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, wrap("mails", err)
+		return nil, wrap(what, err)
 	}
 	defer rows.Close()
 	var out []Mail
@@ -60,11 +63,11 @@ func (s *Store) queryMails(ctx context.Context, q string, args ...any) ([]Mail, 
 		var m Mail
 		if err := rows.Scan(&m.ID, &m.AccountID, &m.Kind, &m.ConfirmationID, &m.Recipient, &m.Language, &m.Token,
 			&m.Attempts); err != nil {
-			return nil, wrap("mails", err)
+			return nil, wrap(what, err)
 		}
 		out = append(out, m)
 	}
-	return out, wrap("mails", rows.Err())
+	return out, wrap(what, rows.Err())
 }
 
 // MailSent records that an email was handed to the relay, and wipes the
