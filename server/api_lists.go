@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/store"
@@ -63,10 +62,8 @@ func (s *Server) apiCampaignParticipations(w http.ResponseWriter, r *http.Reques
 		}
 		header = append(header, "other_answers")
 		out := newCSV(w, "campaign-"+c.ID+"-participations", header)
-		cells := make([]string, 0, len(header))
 		_, _, err = s.store.CampaignParticipations(r.Context(), accountID, c.ID, store.Page{}, func(p store.ParticipationRow) error {
-			cells = participationCells(cells[:0], form, p)
-			return out.row(cells...)
+			return writeParticipation(out, form, &p)
 		})
 		if err != nil {
 			return err
@@ -85,29 +82,35 @@ func (s *Server) apiCampaignParticipations(w http.ResponseWriter, r *http.Reques
 	return nil
 }
 
-// participationCells appends to cells the CSV row of p: its columns, one
-// column per opt-in of the campaign's form, then as JSON the answers to
-// opt-ins that are no longer on the form.
-func participationCells(cells []string, form []assent.Optin, p store.ParticipationRow) []string {
-	cells = append(cells, p.ID, timeText(p.CreatedAt), p.ParticipantID, p.Email, p.FirstName, p.LastName,
-		strconv.FormatBool(p.NewParticipant), p.Source, p.IPHash, p.UserAgent, p.UTM.Source, p.UTM.Medium,
-		p.UTM.Campaign, p.UTM.Term, p.UTM.Content)
+// writeParticipation writes the CSV row of p: its columns, one column per
+// opt-in of the campaign's form, then as JSON the answers to opt-ins that
+// are no longer on the form.
+func writeParticipation(c *csvWriter, form []assent.Optin, p *store.ParticipationRow) error {
+	c.text(p.ID)
+	c.time(p.CreatedAt)
+	for _, v := range [...]string{p.ParticipantID, p.Email, p.FirstName, p.LastName} {
+		c.text(v)
+	}
+	c.bool(p.NewParticipant)
+	for _, v := range [...]string{p.Source, p.IPHash, p.UserAgent, p.UTM.Source, p.UTM.Medium, p.UTM.Campaign, p.UTM.Term,
+		p.UTM.Content} {
+		c.text(v)
+	}
 	onForm := 0
 	for _, o := range form {
 		a, shown := p.Answers[o.ID]
-		switch {
-		case !shown:
-			cells = append(cells, "")
-		case a == nil:
+		if shown {
 			onForm++
-			cells = append(cells, "")
-		default:
-			onForm++
-			cells = append(cells, strconv.FormatBool(*a))
+		}
+		if a == nil {
+			c.text("") // not shown, or left blank
+		} else {
+			c.bool(*a)
 		}
 	}
 	if onForm == len(p.Answers) {
-		return append(cells, "")
+		c.text("")
+		return c.end()
 	}
 	other := map[string]*bool{}
 	for k, v := range p.Answers {
@@ -116,7 +119,8 @@ func participationCells(cells []string, form []assent.Optin, p store.Participati
 		}
 	}
 	b, _ := json.Marshal(other)
-	return append(cells, string(b))
+	c.text(string(b))
+	return c.end()
 }
 
 // writeAudienceCSV streams an opt-in's audience in state as CSV: the
@@ -128,7 +132,11 @@ func (s *Server) writeAudienceCSV(w http.ResponseWriter, r *http.Request, accoun
 	c := newCSV(w, "audience-"+optinID+"-"+string(state), []string{"participant_id", "email", "first_name", "last_name",
 		"state", "added_at"})
 	_, _, err := s.store.Audience(r.Context(), accountID, optinID, state, store.Page{}, func(m store.AudienceMember) error {
-		return c.row(m.ParticipantID, m.Email, m.FirstName, m.LastName, string(m.State), timeText(m.AddedAt))
+		for _, v := range [...]string{m.ParticipantID, m.Email, m.FirstName, m.LastName, string(m.State)} {
+			c.text(v)
+		}
+		c.time(m.AddedAt)
+		return c.end()
 	})
 	if err != nil {
 		return err

@@ -112,7 +112,8 @@ type ParticipationRow struct {
 
 // CampaignParticipations lists a campaign's participations, newest first,
 // one page at a time; with each set, it streams them all to each instead,
-// in constant memory.
+// in constant memory: the row each is given, its map of answers included,
+// is valid only until each returns.
 func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignID string, page Page,
 	each func(ParticipationRow) error) ([]ParticipationRow, string, error) {
 	if _, err := s.Campaign(ctx, accountID, campaignID); err != nil {
@@ -148,8 +149,12 @@ func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignI
 	}
 	defer rows.Close()
 	var out []ParticipationRow
+	var reuse *rowAnswers
+	if each != nil {
+		reuse = &rowAnswers{answers: map[string]*bool{}}
+	}
 	for rows.Next() {
-		r, err := scanParticipationRow(rows, campaignID)
+		r, err := scanParticipationRow(rows, campaignID, reuse)
 		if err != nil {
 			return nil, "", wrap("campaign participations", err)
 		}
@@ -169,8 +174,17 @@ func (s *Store) CampaignParticipations(ctx context.Context, accountID, campaignI
 	return out, next, nil
 }
 
-// scanParticipationRow reads one row of CampaignParticipations' query.
-func scanParticipationRow(rows *sql.Rows, campaignID string) (ParticipationRow, error) {
+// rowAnswers is the room for a row's answers that a stream reuses from
+// row to row: a map and its values for each row were most of an export's
+// garbage.
+type rowAnswers struct {
+	answers   map[string]*bool
+	responses [16]bool
+}
+
+// scanParticipationRow reads one row of CampaignParticipations' query,
+// into reuse's room when it is not nil.
+func scanParticipationRow(rows *sql.Rows, campaignID string, reuse *rowAnswers) (ParticipationRow, error) {
 	var r ParticipationRow
 	var created int64
 	var list string
@@ -184,8 +198,15 @@ func scanParticipationRow(rows *sql.Rows, campaignID string) (ParticipationRow, 
 	if err != nil {
 		return r, err
 	}
-	r.CampaignID, r.CreatedAt, r.Answers = campaignID, fromMicros(created), make(map[string]*bool, len(answers))
-	responses := make([]bool, len(answers)) // one allocation for the row's answers
+	r.CampaignID, r.CreatedAt = campaignID, fromMicros(created)
+	var responses []bool
+	if reuse != nil && len(answers) <= len(reuse.responses) {
+		clear(reuse.answers)
+		r.Answers, responses = reuse.answers, reuse.responses[:len(answers)]
+	} else {
+		r.Answers = make(map[string]*bool, len(answers))
+		responses = make([]bool, len(answers)) // one allocation for the row's answers
+	}
 	for i, a := range answers {
 		if responses[i] = a.accepted; a.blank {
 			r.Answers[a.optin] = nil
