@@ -314,7 +314,8 @@ func (s *Store) appendConfirmationEvents(ctx context.Context, tx *sql.Tx, l *led
 // other than confirmationID still awaits after the time at: a later
 // participation accepted them again, and its link must still work.
 func stillAwaited(ctx context.Context, tx *sql.Tx, participantID, confirmationID string, at time.Time) (map[string]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT optin_ids FROM confirmations WHERE participant_id = $1 AND id <> $2
+	rows, err := tx.QueryContext(ctx, `SELECT optin_ids FROM confirmations
+		WHERE participation_id IN (SELECT id FROM participations WHERE participant_id = $1) AND id <> $2
 		AND confirmed_at IS NULL AND expired_at IS NULL AND expires_at > $3`, participantID, confirmationID, micros(at))
 	if err != nil {
 		return nil, err

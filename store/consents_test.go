@@ -10,6 +10,7 @@ import (
 
 	"github.com/assentdev/assent"
 	"github.com/assentdev/assent/store"
+	"github.com/assentdev/assent/store/storetest"
 )
 
 func stateOf(t *testing.T, s *store.Store, accountID, participantID, optinID string) assent.ConsentState {
@@ -465,5 +466,66 @@ func TestClaimMails(t *testing.T) {
 		if !seen[m.ID] || m.Attempts != 2 {
 			t.Errorf("claimed after the lease: %+v, want a second attempt of an earlier claim", m)
 		}
+	}
+}
+
+// TestProofFindsEveryEventOfTheParticipant checks that a participant's
+// proof holds the events of their participations and those of no
+// participation (a confirmation, a withdrawal), in the chain's order, and
+// nothing of another participant: since migration 13 the two kinds are
+// found by different indexes.
+func TestProofFindsEveryEventOfTheParticipant(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFormFixture(t)
+	first := f.participate(t, "ada@example.com", true, true) // daily deals waits for a confirmation
+	f.participate(t, "bob@example.com", true, true)
+	mails, err := f.s.ClaimMails(ctx, 10, time.Minute)
+	if err != nil || len(mails) != 2 {
+		t.Fatalf("claim: %d mails (%v)", len(mails), err)
+	}
+	for _, m := range mails {
+		if m.Recipient == "ada@example.com" {
+			if _, err := f.s.Confirm(ctx, m.Token); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := f.s.Withdraw(ctx, f.account.ID, first.ParticipantID, []string{f.newsletter.ID}, false,
+		assent.SourceAPI); err != nil {
+		t.Fatal(err)
+	}
+	f.participate(t, "bob@example.com", false, false)
+	second := f.participate(t, "ada@example.com", true, false)
+	pr, err := f.s.Proof(ctx, f.account.ID, first.ParticipantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for i, e := range pr.Events {
+		if e.ParticipantID != first.ParticipantID {
+			t.Errorf("event %d is of participant %s", e.Seq, e.ParticipantID)
+		}
+		if i > 0 && e.Seq <= pr.Events[i-1].Seq {
+			t.Errorf("event %d after %d: not in the chain's order", e.Seq, pr.Events[i-1].Seq)
+		}
+		if e.ParticipationID != "" && e.ParticipationID != first.ID && e.ParticipationID != second.ID {
+			t.Errorf("event %d of participation %s", e.Seq, e.ParticipationID)
+		}
+		types = append(types, string(e.Type))
+	}
+	// Four opt-ins on the form, twice; the confirmation and the withdrawal
+	// in between.
+	want := "given given unanswered pending confirmed withdrawn given given unanswered refused"
+	if got := strings.Join(types, " "); got != want {
+		t.Errorf("events: got %q, want %q", got, want)
+	}
+	if len(pr.Confirmations) != 1 || pr.Confirmations[0].ConfirmedAt == nil {
+		t.Errorf("confirmations: got %+v, want the one confirmed", pr.Confirmations)
+	}
+	// Not through another account.
+	other := storetest.Account(t, f.s, "other")
+	if _, err := f.s.Proof(ctx, other.ID, first.ParticipantID); assent.ErrorCode(err) != assent.ENOTFOUND {
+		t.Errorf("proof through another account: got %v, want ENOTFOUND", err)
 	}
 }

@@ -202,7 +202,8 @@ func (s *Store) confirmationsOf(ctx context.Context, participantID string) ([]as
 	rows, err := s.rdb.QueryContext(ctx, `SELECT cf.id, cf.participation_id, cf.optin_ids, cf.created_at, cf.expires_at,
 		cf.confirmed_at, cf.expired_at, m.sent_at
 		FROM confirmations cf LEFT JOIN mail_outbox m ON m.confirmation_id = cf.id
-		WHERE cf.participant_id = $1 ORDER BY cf.id`, participantID)
+		WHERE cf.participation_id IN (SELECT id FROM participations WHERE participant_id = $1) ORDER BY cf.id`,
+		participantID)
 	if err != nil {
 		return nil, wrap("confirmations", err)
 	}
@@ -241,13 +242,15 @@ func (s *Store) Erase(ctx context.Context, accountID, id string) error {
 			{`UPDATE participants SET email = NULL, first_name = NULL, last_name = NULL,
 				erased_at = COALESCE(erased_at, $2) WHERE id = $1`, []any{id, micros(s.now())}},
 			{`UPDATE participations SET user_agent = NULL WHERE participant_id = $1`, []any{id}},
-			{`UPDATE confirmations SET token_hash = 'erased:' || id WHERE participant_id = $1`, []any{id}},
+			{`UPDATE confirmations SET token_hash = 'erased:' || id
+				WHERE participation_id IN (SELECT id FROM participations WHERE participant_id = $1)`, []any{id}},
 			// Every email to them loses its address; those not sent yet are
 			// dropped.
 			{`UPDATE mail_outbox SET recipient = '', token = '',
 				next_at = CASE WHEN sent_at IS NULL THEN $2 ELSE next_at END,
 				last_error = CASE WHEN sent_at IS NULL THEN 'participant erased' ELSE last_error END
-				WHERE confirmation_id IN (SELECT id FROM confirmations WHERE participant_id = $1)`,
+				WHERE confirmation_id IN (SELECT id FROM confirmations
+					WHERE participation_id IN (SELECT id FROM participations WHERE participant_id = $1))`,
 				[]any{id, neverMicros}},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
