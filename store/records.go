@@ -123,23 +123,14 @@ func expandRecord(dst []assent.ConsentEvent, first assent.ConsentEvent, list str
 	return dst, nil
 }
 
-// participantEvents returns a participant's events, in the chain's order:
-// the records of their participations, found through these (migration
-// 13), and the records of no participation, by the participant. Ids of
-// participants are unique across accounts, so the account is checked once,
-// on the participant: a condition on it in the records' query would lead
-// SQLite to walk the account's whole ledger in order rather than sort a few
-// records.
+// participantEvents returns the events of a participant of accountID (the
+// caller has checked that it is), in the chain's order: the records of
+// their participations, found through these (migration 13), and the
+// records of no participation, by the participant. The query has no
+// condition on the account: participant ids are unique across accounts,
+// and with one SQLite would walk the account's whole ledger in order
+// rather than sort a few records.
 func participantEvents(ctx context.Context, q querier, accountID, participantID string) ([]assent.ConsentEvent, error) {
-	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM participants WHERE id = $1 AND account_id = $2`, participantID,
-		accountID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	rows, err := q.QueryContext(ctx, `SELECT `+recordColumns+` FROM ledger_records
 		WHERE participation_id IN (SELECT id FROM participations WHERE participant_id = $1)
 		UNION ALL
@@ -159,7 +150,8 @@ func participantEvents(ctx context.Context, q querier, accountID, participantID 
 }
 
 // latestVersions returns, for each opt-in a participant has an event of,
-// the version of the latest one: the text their consent stands on.
+// the version of the latest one: the text their consent stands on. The
+// caller has checked that the participant is of accountID.
 func latestVersions(ctx context.Context, q querier, accountID, participantID string) (map[string]int, error) {
 	events, err := participantEvents(ctx, q, accountID, participantID)
 	if err != nil {
