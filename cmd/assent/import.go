@@ -11,8 +11,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/assentdev/assent"
@@ -183,32 +185,144 @@ func (e env) importParticipations(ctx context.Context, args []string) error {
 
 // readImport reads the NDJSON file at path, checks each line with im and
 // calls fn with its number (from 1), the line, and the reason it is
-// refused. Blank lines are skipped.
+// refused. Blank lines are skipped. The lines are decoded on several
+// goroutines (decoding is most of the time of the check pass); Check and
+// fn see them one at a time, in order.
 func readImport(ctx context.Context, path string, im *store.Importer, fn func(int, *store.ImportLine, error) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), maxImportLine)
-	n := 0
-	for sc.Scan() {
-		n++
-		raw := bytes.TrimSpace(sc.Bytes())
-		if len(raw) == 0 {
-			continue
-		}
-		line, lineErr := decodeImportLine(raw)
+	return decodeImport(ctx, path, runtime.GOMAXPROCS(0), func(n int, line *store.ImportLine, lineErr error) error {
 		if lineErr == nil {
 			lineErr = im.Check(ctx, line)
 			if lineErr != nil && assent.ErrorCode(lineErr) != assent.EINVALID {
 				return lineErr // the database, not the line
 			}
 		}
-		if err := fn(n, line, lineErr); err != nil {
-			return err
+		return fn(n, line, lineErr)
+	})
+}
+
+// importChunk is a run of consecutive lines of an import file, decoded
+// together by one of decodeImport's workers.
+type importChunk struct {
+	nums    []int  // each line's number in the file
+	ends    []int  // where each line ends in buf
+	buf     []byte // the lines, one after the other
+	lines   []*store.ImportLine
+	errs    []error
+	decoded chan struct{} // closed once lines and errs are set
+}
+
+func newImportChunk() *importChunk { return &importChunk{decoded: make(chan struct{})} }
+
+// decode decodes every line of the chunk.
+func (c *importChunk) decode() {
+	c.lines, c.errs = make([]*store.ImportLine, len(c.nums)), make([]error, len(c.nums))
+	start := 0
+	for i, end := range c.ends {
+		c.lines[i], c.errs[i] = decodeImportLine(c.buf[start:end])
+		start = end
+	}
+	close(c.decoded)
+}
+
+// importChunkLines is how many lines make a chunk: enough that handing
+// chunks between goroutines costs nothing next to decoding them.
+const importChunkLines = 256
+
+// decodeImport reads the NDJSON file at path and calls fn, in the file's
+// order, with each non-blank line's number, the line decoded, and the
+// reason it does not decode. The lines are decoded by workers goroutines,
+// a few chunks ahead of fn; fn runs in the calling goroutine. It stops at
+// the first error of fn, of reading, or of ctx.
+func decodeImport(ctx context.Context, path string, workers int, fn func(int, *store.ImportLine, error) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	readCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ordered := make(chan *importChunk, 2*workers) // the chunks in the file's order, for fn
+	todo := make(chan *importChunk, 2*workers)    // the same chunks, for the workers
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range todo {
+				c.decode()
+			}
+		})
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(ordered)
+		defer close(todo)
+		readErr <- splitImport(f, func(c *importChunk) bool {
+			select {
+			case ordered <- c:
+			case <-readCtx.Done():
+				return false
+			}
+			todo <- c // every chunk of ordered is decoded: fn may wait for it
+			return true
+		})
+	}()
+	err = func() error {
+		for c := range ordered {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			select {
+			case <-c.decoded:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			for i, n := range c.nums {
+				if err := fn(n, c.lines[i], c.errs[i]); err != nil {
+					return err
+				}
+			}
 		}
+		return ctx.Err()
+	}()
+	stop() // the reader stops at its next chunk
+	for range ordered {
+	}
+	wg.Wait()
+	if rerr := <-readErr; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// splitImport reads r line by line and hands its non-blank lines to send
+// in chunks, until send returns false. It returns the reading error, or a
+// line too long, after sending the lines before it.
+func splitImport(r io.Reader, send func(*importChunk) bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxImportLine)
+	n := 0
+	c := newImportChunk()
+	flush := func() bool {
+		if len(c.nums) == 0 {
+			return true
+		}
+		ok := send(c)
+		c = newImportChunk()
+		return ok
+	}
+	for sc.Scan() {
+		n++
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		c.buf = append(c.buf, raw...)
+		c.nums, c.ends = append(c.nums, n), append(c.ends, len(c.buf))
+		if len(c.nums) == importChunkLines && !flush() {
+			return nil
+		}
+	}
+	if !flush() {
+		return nil
 	}
 	if errors.Is(sc.Err(), bufio.ErrTooLong) {
 		return fmt.Errorf("line %d is longer than %d bytes", n+1, maxImportLine)
