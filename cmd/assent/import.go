@@ -256,6 +256,9 @@ func decodeImport(ctx context.Context, path string, workers int, fn func(int, *s
 		defer close(ordered)
 		defer close(todo)
 		readErr <- splitImport(f, func(c *importChunk) bool {
+			if readCtx.Err() != nil {
+				return false // select would pick at random once ordered has room again
+			}
 			select {
 			case ordered <- c:
 			case <-readCtx.Done():
