@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.workers, "workers", 64, "concurrent connections of the ingest")
 	fs.IntVar(&cfg.statsWorkers, "stats-workers", 4, "concurrent statistics readers during the ingest")
 	fs.DurationVar(&cfg.plainBudget, "plain-budget", 0,
-		"time allowed for the plain statistics queries (default: 20s per million participations, at least 30s)")
+		"time allowed for the repeated runs of the plain statistics queries: each kind of report runs once whatever it takes (up to -plain-limit), then again while its share lasts, up to 10 times (default: 20s per million participations, at least 30s)")
 	fs.DurationVar(&cfg.plainLimit, "plain-limit", 0,
 		"longest one plain report may run before it is stopped and counted as a lower bound (default: its share of -plain-budget, at least 30s)")
 	fs.BoolVar(&cfg.statsOnly, "statistics-only", false,
