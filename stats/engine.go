@@ -13,7 +13,9 @@
 //
 // Unique participants come from roaring bitmaps of participant numbers, per
 // account and day and per campaign, day and form, so that the union over
-// any period is exact.
+// any period is exact. A report that picks campaigns or opt-ins unites
+// many of them; the union over the days before the newest is remembered
+// for the next report of the same filters and period (unique.go).
 //
 // Each count is also kept per week and per month (and each bitmap per
 // month), so that a report over a year reads a dozen months and a few edge
@@ -113,6 +115,10 @@ type accountData struct {
 	// the latest day a participation was counted for.
 	thawed []*cell
 	newest Day
+	// late counts the participations counted for a day before the newest,
+	// which change the unions remembered (see unique.go).
+	late   uint64
+	unions unions
 }
 
 // campaignData holds a campaign's counts per day, and the same summed per
@@ -346,6 +352,9 @@ func (e *Engine) apply() {
 
 func (e *Engine) add(accountID string, p Participation, at time.Time) {
 	a := e.account(accountID)
+	if p.Day < a.newest {
+		a.late++
+	}
 	if p.Day > a.newest {
 		a.newest = p.Day
 		a.freezeBefore(p.Day)

@@ -220,6 +220,72 @@ func TestQueryEqualsRecount(t *testing.T) {
 	}
 }
 
+// TestRememberedUnionsStayExact asks the same filtered reports again and
+// again while participations keep coming: of the newest day (the unions
+// of the days before it stay), of a day before it (a late one: every union
+// goes), of a new day, and confirmations (no participant changes). Every
+// answer must equal the recount, remembered union or not.
+func TestRememberedUnionsStayExact(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(1); seed <= 12; seed++ {
+		r := rand.New(rand.NewPCG(seed, 11))
+		ps, cat, campaigns, optins := randomAccount(r)
+		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Day < ps[j].Day })
+		e := NewEngine()
+		seen := map[uint32]bool{}
+		for i, p := range ps {
+			e.Add("acc", p, timeOf(i))
+			seen[p.Seq] = true
+		}
+		newest := ps[len(ps)-1].Day
+		start := DayOfDate(2026, 1, 1)
+		queries := []Query{
+			{From: start, To: newest, Campaigns: map[string]bool{campaigns[0]: true}},
+			{From: start + 10, To: newest, Focus: map[string]bool{optins[0]: true, optins[1]: true}, Interval: IntervalWeek},
+			{From: start + 30, To: newest + 3, Campaigns: map[string]bool{campaigns[1]: true, campaigns[2]: true},
+				Focus: map[string]bool{optins[2]: true, optins[3]: true, optins[4]: true}},
+			{From: start, To: newest - 20, Focus: map[string]bool{optins[5]: true}},
+		}
+		remembered := 0
+		for round := 0; round < 40; round++ {
+			for _, q := range queries {
+				got, want := e.Query("acc", cat, q), recount(ps, cat, q)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("seed %d, round %d, query %+v:\ngot  %s\nwant %s", seed, round, q, show(got), show(want))
+				}
+			}
+			a := e.accounts["acc"]
+			a.unions.mu.Lock()
+			remembered = max(remembered, len(a.unions.entries))
+			a.unions.mu.Unlock()
+			if round%3 == 2 { // a confirmation
+				i := r.IntN(len(ps))
+				e.SetConfirmed("acc", ps[i], ps[i].Accepted)
+				ps[i].Confirmed = ps[i].Accepted
+				continue
+			}
+			day := newest // the newest day's, every second round
+			switch round % 6 {
+			case 1: // a late participation
+				day = start + Day(r.IntN(int(newest-start)))
+			case 3: // a new day
+				newest++
+				day = newest
+			}
+			seq := uint32(1 + r.IntN(5000)) // new participants too, past the numbers a union holds
+			c := campaigns[r.IntN(len(campaigns))]
+			form := []string{optins[r.IntN(6)], optins[6+r.IntN(6)]}
+			p := Participation{Campaign: c, Day: day, Seq: seq, New: !seen[seq], Form: form, Accepted: 1, Confirmed: 1}
+			seen[seq] = true
+			e.Add("acc", p, timeOf(len(ps)))
+			ps = append(ps, p)
+		}
+		if remembered == 0 {
+			t.Fatalf("seed %d: no union remembered", seed)
+		}
+	}
+}
+
 func show(r Result) string {
 	return fmt.Sprintf("participations %d new %d unique %d optins %v categories %v campaigns %d series %d",
 		r.Participations, r.New, r.Unique, r.Optins, r.Categories, len(r.ByCampaign), len(r.Series))
@@ -379,6 +445,58 @@ func TestQuerySeesEveryEarlierAdd(t *testing.T) {
 	if res.Participations != writers*each || res.Optins["a"].Confirmed != writers*each || res.Unique != writers*each {
 		t.Errorf("got %d participations, %d confirmed, %d unique; want %d each", res.Participations,
 			res.Optins["a"].Confirmed, res.Unique, writers*each)
+	}
+}
+
+// TestUniteCountsEveryParticipantOnce: the dense union of unite against
+// roaring's own, over bitmaps of every kind of container, overlapping in
+// the same words: arrays of scattered members, bitmap containers (more
+// than 4,096 members under one high half), runs.
+func TestUniteCountsEveryParticipantOnce(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	scattered := func(n int, top uint32) *roaring.Bitmap {
+		bm := roaring.New()
+		for range n {
+			bm.Add(r.Uint32N(top))
+		}
+		return bm
+	}
+	dense := func(from, to uint64) *roaring.Bitmap { // a bitmap container
+		bm := roaring.New()
+		for v := from; v < to; v += 2 {
+			bm.Add(uint32(v))
+		}
+		return bm
+	}
+	run := func(from, to uint64) *roaring.Bitmap {
+		bm := roaring.New()
+		bm.AddRange(from, to)
+		bm.RunOptimize()
+		return bm
+	}
+	tests := []struct {
+		name   string
+		people []*roaring.Bitmap
+	}{
+		{"none", nil},
+		{"empty ones", []*roaring.Bitmap{roaring.New(), roaring.New()}},
+		{"arrays", []*roaring.Bitmap{scattered(300, 200_000), scattered(300, 200_000), scattered(5, 70)}},
+		{"arrays then a bitmap container over them", []*roaring.Bitmap{scattered(2000, 65_536), dense(0, 20_000),
+			scattered(2000, 131_072)}},
+		{"a bitmap container then arrays in its words", []*roaring.Bitmap{dense(1, 30_001), scattered(3000, 65_536)}},
+		{"runs among the rest", []*roaring.Bitmap{run(100, 5_000), scattered(1000, 10_000), run(60_000, 200_000),
+			dense(65_536, 100_000)}},
+		{"members past the first bitmap's", []*roaring.Bitmap{scattered(10, 100), scattered(10, 3_300_000)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Engine{denseFrom: 0}
+			want := int64(roaring.FastOr(tt.people...).GetCardinality())
+			if got := e.unite(tt.people); got != want {
+				t.Errorf("unite counts %d participants, roaring %d", got, want)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"math/bits"
 	"sort"
 	"strings"
 	"sync"
@@ -493,7 +492,18 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	}
 	// Bitmaps and the newest participation are kept per day and month.
 	whole := cover(q.From, q.To, false, true)
-	var people []*roaring.Bitmap
+	// A query that picks campaigns or opt-ins unites its cells' bitmaps,
+	// those of the days before the account's newest once for its filters
+	// and period (see unique.go): known, when remembered.
+	pick := !q.NewOnly && (q.Campaigns != nil || q.Focus != nil)
+	settled := min(q.To, a.newest-1) // the last day whose participants only a late one changes
+	var key string
+	var known []uint64
+	if pick && settled >= q.From {
+		key = unionKey(&q, settled)
+		known = a.unions.get(key, a.late)
+	}
+	var people, settledPeople []*roaring.Bitmap
 	sum := map[patternKey]int64{}
 	all := p.newSums()
 	for id, c := range a.campaigns {
@@ -521,10 +531,16 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 					res.AsOf = at
 				}
 			}
-			if q.Campaigns != nil || q.Focus != nil {
+			// A remembered union holds the participants of the spans
+			// that stay.
+			if stays := key != "" && sp.end() <= settled; pick && (!stays || known == nil) {
 				for f, bm := range x.people {
 					if q.Focus == nil || p.masks(f).focus != 0 {
-						people = append(people, bm)
+						if stays {
+							settledPeople = append(settledPeople, bm)
+						} else {
+							people = append(people, bm)
+						}
 					}
 				}
 			}
@@ -549,8 +565,18 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 			}
 		}
 		res.Unique = int64(roaring.FastOr(people...).GetCardinality())
-	default:
+	case key == "":
 		res.Unique = e.unite(people)
+	default:
+		if known == nil {
+			known = denseUnion(settledPeople, 0)
+			a.unions.put(key, known, a.late)
+		}
+		set := denseUnion(people, len(known))
+		for i, w := range known {
+			set[i] |= w
+		}
+		res.Unique = ones(set)
 	}
 	if q.Interval != "" {
 		res.Series = a.series(q, p, keep)
@@ -630,32 +656,5 @@ func (e *Engine) unite(people []*roaring.Bitmap) int64 {
 	if len(people) < e.denseFrom {
 		return int64(roaring.FastOr(people...).GetCardinality())
 	}
-	var top uint32
-	for _, bm := range people {
-		if !bm.IsEmpty() {
-			top = max(top, bm.Maximum())
-		}
-	}
-	set := make([]uint64, top/64+1)
-	// Each bitmap's members are copied out, container by container, into
-	// one reused slice: a fifth faster than an iterator (BenchmarkUnite),
-	// which sets itself up again for every container, and the bitmaps are
-	// small and spread over all the participants' numbers.
-	var members []uint32
-	for _, bm := range people {
-		n := int(bm.GetCardinality())
-		if cap(members) < n {
-			members = make([]uint32, n)
-		}
-		members = members[:n]
-		bm.ToExistingArray(&members)
-		for _, v := range members {
-			set[v>>6] |= 1 << (v & 63)
-		}
-	}
-	n := 0
-	for _, w := range set {
-		n += bits.OnesCount64(w)
-	}
-	return int64(n)
+	return ones(denseUnion(people, 0))
 }
