@@ -299,9 +299,11 @@ func addPerson[K comparable](m map[K]*roaring.Bitmap, k K, seq uint32) {
 	bm.Add(seq)
 }
 
-// Add counts a participation of the account made at time at. A nil
-// Engine counts nothing: a process that never reports (assent import)
-// writes without one.
+// Add counts a participation of the account made at time at, whose p.Day
+// is the day of at in the account's time zone (a report's newest
+// participation is looked for in its last days only). A nil Engine counts
+// nothing: a process that never reports (assent import) writes without
+// one.
 func (e *Engine) Add(accountID string, p Participation, at time.Time) {
 	if e != nil {
 		e.enqueue(change{account: accountID, p: p, at: at})

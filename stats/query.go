@@ -492,14 +492,16 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	}
 	// Bitmaps and the newest participation are kept per day and month.
 	whole := cover(q.From, q.To, false, true)
-	// A query that picks campaigns or opt-ins unites its cells' bitmaps,
-	// those of the days before the account's newest once for its filters
-	// and period (see unique.go): known, when remembered.
+	// The unique participants are united from bitmaps: the account's per
+	// day and month, or, for a query that picks campaigns or opt-ins, its
+	// cells' per form. Those of the days before the account's newest are
+	// united once for the query's filters and period (see unique.go):
+	// known, when remembered.
 	pick := !q.NewOnly && (q.Campaigns != nil || q.Focus != nil)
 	settled := min(q.To, a.newest-1) // the last day whose participants only a late one changes
 	var key string
 	var known []uint64
-	if pick && settled >= q.From {
+	if !q.NewOnly && settled >= q.From {
 		key = unionKey(&q, settled)
 		known = a.unions.get(key, a.late)
 	}
@@ -526,11 +528,6 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 					}
 				})
 			}
-			for fn, at := range x.latest {
-				if keep(fn.form, fn.new) && at.After(res.AsOf) {
-					res.AsOf = at
-				}
-			}
 			// A remembered union holds the participants of the spans
 			// that stay.
 			if stays := key != "" && sp.end() <= settled; pick && (!stays || known == nil) {
@@ -548,6 +545,26 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		for k, n := range sum {
 			t.add(p.masks(k.form), k, n)
 		}
+		// The campaign's newest participation in scope is in the last span
+		// that has one: spans follow each other in time, and so do their
+		// cells' participations.
+		for i := len(whole) - 1; i >= 0; i-- {
+			x, found := c.at(whole[i]), false
+			if x == nil {
+				continue
+			}
+			for fn, at := range x.latest {
+				if keep(fn.form, fn.new) {
+					found = true
+					if at.After(res.AsOf) {
+						res.AsOf = at
+					}
+				}
+			}
+			if found {
+				break
+			}
+		}
 		if t.participations == 0 {
 			continue
 		}
@@ -558,7 +575,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	switch {
 	case q.NewOnly:
 		res.Unique = res.New // a participant is new in exactly one participation
-	case q.Campaigns == nil && q.Focus == nil:
+	case key == "" && !pick:
 		for _, sp := range whole {
 			if bm := a.people(sp); bm != nil {
 				people = append(people, bm)
@@ -568,11 +585,23 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	case key == "":
 		res.Unique = e.unite(people)
 	default:
+		if !pick {
+			for _, sp := range whole {
+				bm, stays := a.people(sp), sp.end() <= settled
+				switch {
+				case bm == nil || (stays && known != nil):
+				case stays:
+					settledPeople = append(settledPeople, bm)
+				default:
+					people = append(people, bm)
+				}
+			}
+		}
 		if known == nil {
-			known = denseUnion(settledPeople, 0)
+			known = e.denseUnion(settledPeople, 0)
 			a.unions.put(key, known, a.late)
 		}
-		set := denseUnion(people, len(known))
+		set := e.denseUnion(people, len(known))
 		for i, w := range known {
 			set[i] |= w
 		}
@@ -656,5 +685,5 @@ func (e *Engine) unite(people []*roaring.Bitmap) int64 {
 	if len(people) < e.denseFrom {
 		return int64(roaring.FastOr(people...).GetCardinality())
 	}
-	return ones(denseUnion(people, 0))
+	return ones(e.denseUnion(people, 0))
 }

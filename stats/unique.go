@@ -136,8 +136,16 @@ func (s span) end() Day {
 }
 
 // denseUnion sets the members of people in a dense bitset of at least
-// words words, and returns it.
-func denseUnion(people []*roaring.Bitmap, words int) []uint64 {
+// words words, and returns it: a few large bitmaps (the account's per month)
+// are united by roaring first, many small ones (per cell and form) set
+// member by member.
+func (e *Engine) denseUnion(people []*roaring.Bitmap, words int) []uint64 {
+	if len(people) < e.denseFrom {
+		u := roaring.FastOr(people...)
+		set := make([]uint64, max(words, int(u.DenseSize())))
+		u.WriteDenseTo(set) // into zeros: its bitmap containers' words may be copied over
+		return set
+	}
 	var top uint32
 	for _, bm := range people {
 		if !bm.IsEmpty() {
