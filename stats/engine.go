@@ -82,6 +82,9 @@ type Engine struct {
 	scopesMu  sync.Mutex
 	scopes    map[string]uint32
 	lastScope uint32
+	// unions are the unions of participants remembered for reports that
+	// come again (see unique.go).
+	unions unions
 }
 
 // change is a queued Add (confirmed nil) or SetConfirmed.
@@ -115,10 +118,6 @@ type accountData struct {
 	// the latest day a participation was counted for.
 	thawed []*cell
 	newest Day
-	// late counts the participations counted for a day before the newest,
-	// which change the unions remembered (see unique.go).
-	late   uint64
-	unions unions
 }
 
 // campaignData holds a campaign's counts per day, and the same summed per
@@ -355,7 +354,7 @@ func (e *Engine) apply() {
 func (e *Engine) add(accountID string, p Participation, at time.Time) {
 	a := e.account(accountID)
 	if p.Day < a.newest {
-		a.late++
+		e.unions.forgetAccount(accountID) // they may hold p.Day
 	}
 	if p.Day > a.newest {
 		a.newest = p.Day
@@ -434,6 +433,7 @@ func (e *Engine) Adopt(accountID string, from *Engine) {
 	from.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.unions.forgetAccount(accountID)
 	if a == nil {
 		delete(e.accounts, accountID)
 		return

@@ -239,27 +239,35 @@ func TestRememberedUnionsStayExact(t *testing.T) {
 		}
 		newest := ps[len(ps)-1].Day
 		start := DayOfDate(2026, 1, 1)
-		queries := []Query{
-			{From: start, To: newest, Campaigns: map[string]bool{campaigns[0]: true}},
-			{From: start + 10, To: newest, Focus: map[string]bool{optins[0]: true, optins[1]: true}, Interval: IntervalWeek},
-			{From: start + 30, To: newest + 3, Campaigns: map[string]bool{campaigns[1]: true, campaigns[2]: true},
-				Focus: map[string]bool{optins[2]: true, optins[3]: true, optins[4]: true}},
-			{From: start, To: newest - 20, Focus: map[string]bool{optins[5]: true}},
-			{From: start + 5, To: newest},                          // every campaign and opt-in
-			{From: start, To: newest + 1, Interval: IntervalMonth}, // the account's months
-		}
+		one := map[string]bool{campaigns[0]: true}
 		remembered := 0
 		for round := 0; round < 40; round++ {
+			// Past the end of the newest day's month, a report reads that
+			// month whole; to the day before the newest, day by day: the
+			// same filters and first day, not the same participants.
+			monthEnd := IntervalMonth.Next(newest) - 1
+			queries := []Query{
+				{From: start, To: newest, Campaigns: one},
+				{From: start, To: monthEnd + 3, Campaigns: one},
+				{From: start, To: newest - 1, Campaigns: one},
+				{From: start + 10, To: newest, Focus: map[string]bool{optins[0]: true, optins[1]: true}, Interval: IntervalWeek},
+				{From: start + 30, To: newest + 3, Campaigns: map[string]bool{campaigns[1]: true, campaigns[2]: true},
+					Focus: map[string]bool{optins[2]: true, optins[3]: true, optins[4]: true}},
+				{From: start, To: newest - 20, Focus: map[string]bool{optins[5]: true}},
+				{From: start + 5, To: newest},                          // every campaign and opt-in
+				{From: start, To: newest + 1, Interval: IntervalMonth}, // the account's months
+				{From: start, To: monthEnd},
+				{From: start, To: newest - 1},
+			}
 			for _, q := range queries {
 				got, want := e.Query("acc", cat, q), recount(ps, cat, q)
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("seed %d, round %d, query %+v:\ngot  %s\nwant %s", seed, round, q, show(got), show(want))
 				}
 			}
-			a := e.accounts["acc"]
-			a.unions.mu.Lock()
-			remembered = max(remembered, len(a.unions.entries))
-			a.unions.mu.Unlock()
+			e.unions.mu.Lock()
+			remembered = max(remembered, len(e.unions.entries))
+			e.unions.mu.Unlock()
 			if round%3 == 2 { // a confirmation
 				i := r.IntN(len(ps))
 				e.SetConfirmed("acc", ps[i], ps[i].Accepted)
@@ -496,10 +504,19 @@ func TestUniteCountsEveryParticipantOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Engine{denseFrom: 0}
 			want := int64(roaring.FastOr(tt.people...).GetCardinality())
-			if got := e.unite(tt.people); got != want {
+			dense := &Engine{denseFrom: 0}
+			if got := dense.unite(tt.people); got != want {
 				t.Errorf("unite counts %d participants, roaring %d", got, want)
+			}
+			// Member by member, and through roaring's own union (fewer
+			// bitmaps than denseFrom), into a set of at least 100 words.
+			for _, e := range []*Engine{dense, {denseFrom: 1 << 30}} {
+				set := e.denseUnion(tt.people, 100)
+				if got := ones(set); got != want || len(set) < 100 {
+					t.Errorf("denseFrom %d: the dense union counts %d participants in %d words, roaring %d",
+						e.denseFrom, got, len(set), want)
+				}
 			}
 		})
 	}

@@ -498,12 +498,22 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	// united once for the query's filters and period (see unique.go):
 	// known, when remembered.
 	pick := !q.NewOnly && (q.Campaigns != nil || q.Focus != nil)
-	settled := min(q.To, a.newest-1) // the last day whose participants only a late one changes
+	// settled is the end of the last span before the account's newest day:
+	// only a late participation changes the participants up to it. Spans
+	// follow each other from q.From, so those up to settled cover exactly
+	// q.From to settled, however the rest of the period is cut.
+	settled := q.From - 1
+	for _, sp := range whole {
+		if sp.end() >= a.newest {
+			break
+		}
+		settled = sp.end()
+	}
 	var key string
 	var known []uint64
 	if !q.NewOnly && settled >= q.From {
 		key = unionKey(&q, settled)
-		known = a.unions.get(key, a.late)
+		known = e.unions.get(accountID, key)
 	}
 	var people, settledPeople []*roaring.Bitmap
 	sum := map[patternKey]int64{}
@@ -599,7 +609,7 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 		}
 		if known == nil {
 			known = e.denseUnion(settledPeople, 0)
-			a.unions.put(key, known, a.late)
+			e.unions.put(accountID, key, known)
 		}
 		set := e.denseUnion(people, len(known))
 		for i, w := range known {

@@ -16,48 +16,45 @@ import (
 // only the newest day's cells take participations as they come: the
 // union over the days before it stays what it was until a participation
 // of one of those days is counted late (an import of the past, another
-// process's participations caught up with). So each account remembers the
-// union of the days before its newest, as a dense bitset, for the last
-// few filters and periods that reports asked for; a report of the same
-// filters and period unites that with the newest day's bitmaps only. Any
-// late participation forgets them all.
+// process's participations caught up with). So the engine remembers, for
+// the last few filters and periods that reports asked for, the union of
+// their days before the account's newest, as a dense bitset; a report of
+// the same filters and days unites that with the newer days' bitmaps only.
+// A late participation forgets every union of its account.
 
-// maxUnions and maxUnionWords bound the unions an account remembers: by
-// number, and by their size together (8 bytes a word, one bit per
-// participant number: 412 KB each at 3.3 million participants).
+// maxUnions and maxUnionWords bound the unions the engine remembers, all
+// accounts together: by number, and by their size (8 bytes a word, one bit
+// per participant number: 412 KB each at 3.3 million participants).
 const (
-	maxUnions     = 32
-	maxUnionWords = 8 << 20 // 64 MiB
+	maxUnions     = 64
+	maxUnionWords = 16 << 20 // 128 MiB
 )
 
-// unions are the unions of participants an account remembers.
+// unions are the unions of participants the engine remembers. Reports put
+// them under the engine's read lock, hence their own.
 type unions struct {
 	mu      sync.Mutex
-	entries map[string]*union
+	entries map[unionID]*union
 	words   int    // the entries' size, in words
 	clock   uint64 // counts uses, to forget the least recently used
 }
 
-// union is one remembered union: its members as a dense bitset, for an
-// account's late count at the time it was made.
+// unionID names a remembered union: its account, and unionKey.
+type unionID struct{ account, key string }
+
+// union is one remembered union: its members as a dense bitset.
 type union struct {
 	set  []uint64
-	late uint64
 	used uint64
 }
 
-// get returns the union remembered under key, or nil when there is none
-// made since the account's late count was late. The set must not be
-// changed.
-func (u *unions) get(key string, late uint64) []uint64 {
+// get returns the union of account remembered under key, or nil. The set
+// must not be changed.
+func (u *unions) get(account, key string) []uint64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	x := u.entries[key]
+	x := u.entries[unionID{account, key}]
 	if x == nil {
-		return nil
-	}
-	if x.late != late {
-		u.forget(key)
 		return nil
 	}
 	u.clock++
@@ -65,42 +62,58 @@ func (u *unions) get(key string, late uint64) []uint64 {
 	return x.set
 }
 
-// put remembers set under key, made at the late count late, forgetting the
-// least recently used unions when there are too many.
-func (u *unions) put(key string, set []uint64, late uint64) {
+// put remembers set as account's union under key, forgetting the least
+// recently used unions when there are too many.
+func (u *unions) put(account, key string, set []uint64) {
 	if len(set) > maxUnionWords {
 		return
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.entries == nil {
-		u.entries = map[string]*union{}
+		u.entries = map[unionID]*union{}
 	}
-	u.forget(key)
+	id := unionID{account, key}
+	u.forget(id)
 	for len(u.entries) >= maxUnions || u.words+len(set) > maxUnionWords {
-		oldest := ""
+		var oldest unionID
 		var at uint64
-		for k, x := range u.entries {
-			if oldest == "" || x.used < at {
-				oldest, at = k, x.used
+		first := true
+		for id, x := range u.entries {
+			if first || x.used < at {
+				oldest, at, first = id, x.used, false
 			}
 		}
 		u.forget(oldest)
 	}
 	u.clock++
-	u.entries[key] = &union{set: set, late: late, used: u.clock}
+	u.entries[id] = &union{set: set, used: u.clock}
 	u.words += len(set)
 }
 
-func (u *unions) forget(key string) {
-	if x := u.entries[key]; x != nil {
+// forgetAccount forgets every union of account: a participation of a day
+// they hold came, or the account's statistics were replaced.
+func (u *unions) forgetAccount(account string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for id := range u.entries {
+		if id.account == account {
+			u.forget(id)
+		}
+	}
+}
+
+func (u *unions) forget(id unionID) {
+	if x := u.entries[id]; x != nil {
 		u.words -= len(x.set)
-		delete(u.entries, key)
+		delete(u.entries, id)
 	}
 }
 
 // unionKey names the union of a query's participants from its first day to
-// day to: the campaigns and opt-ins it picks, and the days.
+// day to: the campaigns and opt-ins it picks, and the days. Whatever
+// spans a query reads them in (a month whole, or day by day), the
+// participants of those days are the same.
 func unionKey(q *Query, to Day) string {
 	var b strings.Builder
 	list := func(m map[string]bool) {
