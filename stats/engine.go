@@ -83,8 +83,10 @@ type Engine struct {
 	scopes    map[string]uint32
 	lastScope uint32
 	// unions are the unions of participants remembered for reports that
-	// come again (see unique.go).
+	// come again, and rooms the bitsets reports count the newer days'
+	// participants in (see unique.go).
 	unions unions
+	rooms  sync.Pool
 }
 
 // change is a queued Add (confirmed nil) or SetConfirmed.

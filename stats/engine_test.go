@@ -512,10 +512,20 @@ func TestUniteCountsEveryParticipantOnce(t *testing.T) {
 			// Member by member, and through roaring's own union (fewer
 			// bitmaps than denseFrom), into a set of at least 100 words.
 			for _, e := range []*Engine{dense, {denseFrom: 1 << 30}} {
-				set := e.denseUnion(tt.people, 100)
+				set := e.denseUnion(tt.people, 100, make([]uint64, 5, 200))
 				if got := ones(set); got != want || len(set) < 100 {
 					t.Errorf("denseFrom %d: the dense union counts %d participants in %d words, roaring %d",
 						e.denseFrom, got, len(set), want)
+				}
+				// The first bitmaps as a remembered union, the rest beside
+				// it; twice, the second time in a room the first dirtied.
+				half := len(tt.people) / 2
+				known := e.denseUnion(tt.people[:half], 0, nil)
+				for range 2 {
+					if got := ones(known) + e.beyond(tt.people[half:], known); got != want {
+						t.Errorf("denseFrom %d: a union and the rest beyond it count %d participants, roaring %d",
+							e.denseFrom, got, want)
+					}
 				}
 			}
 		})

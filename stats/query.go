@@ -511,9 +511,10 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 	}
 	var key string
 	var known []uint64
+	var knownCount int64
 	if !q.NewOnly && settled >= q.From {
 		key = unionKey(&q, settled)
-		known = e.unions.get(accountID, key)
+		known, knownCount = e.unions.get(accountID, key)
 	}
 	var people, settledPeople []*roaring.Bitmap
 	sum := map[patternKey]int64{}
@@ -608,14 +609,11 @@ func (e *Engine) Query(accountID string, cat *Catalog, q Query) Result {
 			}
 		}
 		if known == nil {
-			known = e.denseUnion(settledPeople, 0)
-			e.unions.put(accountID, key, known)
+			known = e.denseUnion(settledPeople, 0, nil)
+			knownCount = ones(known)
+			e.unions.put(accountID, key, known, knownCount)
 		}
-		set := e.denseUnion(people, len(known))
-		for i, w := range known {
-			set[i] |= w
-		}
-		res.Unique = ones(set)
+		res.Unique = knownCount + e.beyond(people, known)
 	}
 	if q.Interval != "" {
 		res.Series = a.series(q, p, keep)
@@ -695,5 +693,5 @@ func (e *Engine) unite(people []*roaring.Bitmap) int64 {
 	if len(people) < e.denseFrom {
 		return int64(roaring.FastOr(people...).GetCardinality())
 	}
-	return ones(e.denseUnion(people, 0))
+	return ones(e.denseUnion(people, 0, nil))
 }
