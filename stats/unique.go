@@ -156,12 +156,11 @@ func (s span) end() Day {
 // many small ones (per cell and form) set member by member.
 func (e *Engine) denseUnion(people []*roaring.Bitmap, words int, room []uint64) []uint64 {
 	if len(people) < e.denseFrom {
-		u := roaring.New()
-		switch len(people) {
-		case 0:
-		case 1:
-			u = people[0] // only read
-		default:
+		if len(people) == 0 {
+			return zeros(room, words)
+		}
+		u := people[0] // only read
+		if len(people) > 1 {
 			u = roaring.FastOr(people...)
 		}
 		set := zeros(room, max(words, int(u.DenseSize())))
